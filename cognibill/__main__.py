@@ -1,0 +1,5 @@
+"""Run cognibill as ``python -m cognibill``."""
+
+from cognibill.cli import main
+
+main()
