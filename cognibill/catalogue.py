@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from functools import cache
 from importlib import resources
+from typing import Any
 
 COGNITIVE = "cognitive"
 """The family of 97129 (primary) and 97130 (add-on): one cognitive intervention service."""
@@ -64,7 +65,7 @@ class Catalogue:
     def __contains__(self, code: object) -> bool:
         return code in self._codes
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[CodeInfo]:
         return iter(self._codes.values())
 
     def get(self, code: str) -> CodeInfo | None:
@@ -78,11 +79,13 @@ class Catalogue:
 
         Transposed or single wrong digits are caught by the similarity ratio; live codes first.
         """
+        import difflib
+
         live = [c for c, info in self._codes.items() if info.deleted_on is None]
         return difflib.get_close_matches(code.strip().upper(), live, n=limit, cutoff=0.75)
 
 
-def _parse(raw: dict[str, dict[str, object]]) -> dict[str, CodeInfo]:
+def _parse(raw: dict[str, Any]) -> dict[str, CodeInfo]:
     out: dict[str, CodeInfo] = {}
     for code, fields in raw["code"].items():
         out[code] = CodeInfo(
@@ -94,7 +97,7 @@ def _parse(raw: dict[str, dict[str, object]]) -> dict[str, CodeInfo]:
             therapy=_opt_str(fields.get("therapy")),
             valid_from=_opt_date(fields.get("valid_from")),
             deleted_on=_opt_date(fields.get("deleted_on")),
-            replaced_by=tuple(str(c) for c in fields.get("replaced_by", ())),  # type: ignore[attr-defined]
+            replaced_by=tuple(str(c) for c in fields.get("replaced_by", ())),
             group=bool(fields.get("group", False)),
         )
     return out
@@ -116,4 +119,4 @@ def _opt_date(value: object) -> date | None:
 def load_catalogue() -> Catalogue:
     """The built-in catalogue (package data ``data/codes.toml``), read once."""
     text = resources.files("cognibill").joinpath("data/codes.toml").read_text("utf-8")
-    return Catalogue(_parse(tomllib.loads(text)))  # type: ignore[arg-type]
+    return Catalogue(_parse(tomllib.loads(text)))

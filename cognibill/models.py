@@ -8,8 +8,8 @@ whole minutes; dates are ``datetime.date``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import datetime as dt
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
 

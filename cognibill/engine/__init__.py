@@ -6,10 +6,12 @@ from cognibill.engine.units import (
     Line,
     ServiceUnits,
     Tie,
+    UnitRange,
     UnitResult,
     UnitRule,
     compute_units,
     hourly_units,
+    unit_ranges,
     units_for_minutes,
 )
 
@@ -19,9 +21,11 @@ __all__ = [
     "Line",
     "ServiceUnits",
     "Tie",
+    "UnitRange",
     "UnitResult",
     "UnitRule",
     "compute_units",
     "hourly_units",
+    "unit_ranges",
     "units_for_minutes",
 ]

@@ -44,7 +44,7 @@ class UnitRule(StrEnum):
         return {"cms": "RULES.md §2", "ama": "RULES.md §3", "ama-capped": "RULES.md §3"}[self.value]
 
     @property
-    def title(self) -> str:
+    def long_name(self) -> str:
         return {
             "cms": "CMS total-time rule",
             "ama": "AMA per-code rule",
@@ -189,7 +189,9 @@ def _pool(entries: Iterable[Entry], catalogue: Catalogue) -> list[ServiceUnits]:
             codes[service].append(info.code)
         kinds[service] = info.kind
     return [
-        ServiceUnits(service=s, codes=tuple(sorted(codes[s])), kind=kinds[s], minutes=minutes[s], units=0)
+        ServiceUnits(
+            service=s, codes=tuple(sorted(codes[s])), kind=kinds[s], minutes=minutes[s], units=0
+        )
         for s in sorted(minutes, key=_service_order)
     ]
 
@@ -251,7 +253,9 @@ def _allocate_leftovers(
         ties.append(
             Tie(
                 leftover=cut,
-                candidates=tuple(_label(s) for s in sorted(at_cut, key=lambda s: _service_order(s.service))),
+                candidates=tuple(
+                    _label(s) for s in sorted(at_cut, key=lambda s: _service_order(s.service))
+                ),
                 chosen=tuple(_label(s) for s in picked),
                 units=need,
                 reason=reason,
@@ -307,7 +311,9 @@ def compute_units(
     for s in services:
         if s.kind is Kind.UNTIMED:
             done[s.service] = _replace(s, units=1)
-            trace.append(f"{s.service}: untimed, 1 unit per visit whatever the minutes (RULES.md §4).")
+            trace.append(
+                f"{s.service}: untimed, 1 unit per visit whatever the minutes (RULES.md §4)."
+            )
         elif s.kind is Kind.HOURLY:
             units = hourly_units(s.minutes)
             done[s.service] = _replace(s, units=units)
@@ -317,7 +323,8 @@ def compute_units(
             )
 
     blocked = [
-        _replace(s, blocks=s.minutes // UNIT_MINUTES, leftover=s.minutes % UNIT_MINUTES) for s in timed
+        _replace(s, blocks=s.minutes // UNIT_MINUTES, leftover=s.minutes % UNIT_MINUTES)
+        for s in timed
     ]
     cms_total = units_for_minutes(total)
     if rule is UnitRule.CMS:
@@ -330,10 +337,11 @@ def compute_units(
                 f"{_label(s)}: {s.minutes} min = {s.blocks} whole 15-minute block(s), "
                 f"{s.leftover} min left over."
             )
-        owed = cms_total - sum(s.blocks for s in blocked)
+        blocks = sum(s.blocks for s in blocked)
+        owed = cms_total - blocks
         candidates = [s for s in blocked if s.leftover > 0]
         trace.append(
-            f"{cms_total} unit(s) - {sum(s.blocks for s in blocked)} block(s) = {owed} unit(s) owed "
+            f"{cms_total} unit(s) - {blocks} block(s) = {owed} unit(s) owed "
             "to the largest leftovers."
         )
         chosen, ties = _allocate_leftovers(candidates, owed, unit_value)
@@ -344,7 +352,7 @@ def compute_units(
                 trace.append(f"Extra unit -> {_label(s)} ({s.leftover} min left over).")
     else:
         trace.append(
-            f"{rule.title} (RULES.md §3): each code on its own, (minutes + 7) // 15; "
+            f"{rule.long_name} (RULES.md §3): each code on its own, (minutes + 7) // 15; "
             "leftovers of different codes are never combined."
         )
         midpoint = [_replace(s, extra=1 if s.leftover >= MIDPOINT else 0) for s in blocked]
@@ -359,12 +367,18 @@ def compute_units(
             excess = per_code - cms_total
             trace.append(
                 f"Cap: per-code total {per_code} vs CMS total {cms_total} for {total} minutes"
-                + (f": {excess} unit(s) taken back from the smallest leftovers." if excess > 0 else ".")
+                + (
+                    f": {excess} unit(s) taken back from the smallest leftovers."
+                    if excess > 0
+                    else "."
+                )
             )
             earned = [s for s in midpoint if s.extra]
             removed, ties = _allocate_leftovers(earned, excess, unit_value, take_back=True)
             for name in sorted(removed, key=_service_order):
-                trace.append(f"Unit taken back from {'97129/97130' if name == COGNITIVE else name}.")
+                trace.append(
+                    f"Unit taken back from {'97129/97130' if name == COGNITIVE else name}."
+                )
         for s in midpoint:
             cut = 1 if s.service in removed else 0
             done[s.service] = _replace(s, removed=cut, units=s.blocks + s.extra - cut)
@@ -405,15 +419,17 @@ def _advice(rule: UnitRule, total: int, timed: list[ServiceUnits]) -> tuple[int 
         return None, None
     if rule is UnitRule.CMS:
         units = units_for_minutes(total)
-        spare = total - (UNIT_MINUTES * units - MIDPOINT + 1) if units else None
-        return UNIT_MINUTES * units + MIDPOINT, spare
+        margin = total - (UNIT_MINUTES * units - MIDPOINT + 1) if units else None
+        return UNIT_MINUTES * units + MIDPOINT, margin
     # Per code: try each service alone gaining (or losing) minutes. One service always gains a
     # unit within 15 more minutes and loses one within 15 fewer, so the search is bounded.
     minutes = [s.minutes for s in timed]
 
     def count(ms: list[int]) -> int:
         per_code = sum(units_for_minutes(m) for m in ms)
-        return min(per_code, units_for_minutes(sum(ms))) if rule is UnitRule.AMA_CAPPED else per_code
+        return (
+            min(per_code, units_for_minutes(sum(ms))) if rule is UnitRule.AMA_CAPPED else per_code
+        )
 
     now = count(minutes)
 
@@ -455,7 +471,7 @@ def _findings(
                     f"{' and '.join(tie.candidates)} tie with {tie.leftover} min left over for "
                     f"{tie.units} unit(s); {tie.action} {', '.join(tie.chosen)} ({tie.reason})."
                 ),
-                hint="Either code may bill the unit; switch it if your documentation favours another.",
+                hint="Either code may bill the unit; switch if your documentation favours another.",
                 source="RULES.md §2",
             )
         )
@@ -467,8 +483,12 @@ def _findings(
                     id="below-minimum",
                     severity=Severity.INFO if pooled else Severity.WARNING,
                     message=(
-                        f"{_label(s)}: {s.minutes} min earned no unit under the {rule.title}"
-                        + (" (its minutes still counted toward the visit total)." if pooled else ".")
+                        f"{_label(s)}: {s.minutes} min earned no unit under the {rule.long_name}"
+                        + (
+                            " (its minutes still counted toward the visit total)."
+                            if pooled
+                            else "."
+                        )
                     ),
                     hint=(
                         "Document the minutes anyway; bill no unit for this code."
@@ -480,3 +500,31 @@ def _findings(
                 )
             )
     return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRange:
+    """One row of the unit/time table: ``units`` are earned by ``low``..``high`` minutes."""
+
+    units: int
+    low: int
+    high: int
+
+    @property
+    def primary(self) -> int:
+        """97129 units for this many cognitive units (once per day, RULES.md §5)."""
+        return min(self.units, 1)
+
+    @property
+    def addon(self) -> int:
+        """97130 units: the rest."""
+        return max(self.units - 1, 0)
+
+
+def unit_ranges(up_to: int) -> list[UnitRange]:
+    """The RULES.md §1 table from 0 units up to ``up_to`` units."""
+    rows = [UnitRange(0, 0, MIDPOINT - 1)]
+    for units in range(1, up_to + 1):
+        low = UNIT_MINUTES * units - MIDPOINT + 1
+        rows.append(UnitRange(units, low, low + UNIT_MINUTES - 1))
+    return rows
