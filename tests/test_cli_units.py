@@ -56,7 +56,7 @@ def test_tie_is_reported_in_json_and_table(cli) -> None:  # type: ignore[no-unty
     data = cli("units", "97110=10", "97112=10", "--format", "json").json()
     assert data["ties"][0]["candidates"] == ["97110", "97112"]
     assert any(f["id"] == "unit-tie" for f in data["findings"])
-    assert "Tie:" in cli("units", "97110=10", "97112=10").out
+    assert "info[unit-tie]: 97110 and 97112 tie" in cli("units", "97110=10", "97112=10").out
 
 
 def test_rule_ama_and_compare(cli) -> None:  # type: ignore[no-untyped-def]

@@ -469,7 +469,7 @@ def _findings(
                 severity=Severity.INFO,
                 message=(
                     f"{' and '.join(tie.candidates)} tie with {tie.leftover} min left over for "
-                    f"{tie.units} unit(s); {tie.action} {', '.join(tie.chosen)} ({tie.reason})."
+                    f"{tie.units} unit(s); {tie.action} {', '.join(tie.chosen)} by {tie.reason}."
                 ),
                 hint="Either code may bill the unit; switch if your documentation favours another.",
                 source="RULES.md §2",

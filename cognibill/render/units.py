@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from cognibill.engine.units import UnitRange, UnitResult
 from cognibill.findings import Finding, Severity
@@ -33,9 +34,7 @@ def advice(result: UnitResult) -> list[str]:
 def finding_lines(console: Console, findings: tuple[Finding, ...] | list[Finding]) -> None:
     for f in findings:
         console.print(
-            f"[{_STYLE[f.severity]}]{f.severity.value}[/][{f.id}]: {f.message}",
-            markup=True,
-            highlight=False,
+            Text.assemble((f.severity.value, _STYLE[f.severity]), f"[{f.id}]: {f.message}")
         )
         if f.hint:
             console.print(f"  hint: {f.hint}", markup=False)
@@ -61,12 +60,6 @@ def render_units(console: Console, result: UnitResult, *, explain: bool) -> None
     console.print(table)
     for sentence in advice(result):
         console.print(sentence, markup=False)
-    for tie in result.ties:
-        console.print(
-            f"Tie: {', '.join(tie.candidates)} each have {tie.leftover} min left over; "
-            f"{tie.action} {', '.join(tie.chosen)} by {tie.reason}.",
-            markup=False,
-        )
     finding_lines(console, result.findings)
     if explain:
         console.print("How it was worked out:", style="bold")
@@ -119,7 +112,8 @@ def render_compare(console: Console, results: list[UnitResult], *, explain: bool
 
 
 def render_ranges(console: Console, rows: list[UnitRange]) -> None:
-    table = Table(title="Units by total timed minutes (RULES.md §1)", title_justify="left")
+    console.print("Units by total timed minutes (RULES.md §1)", markup=False)
+    table = Table()
     for name in ("Units", "Minutes", "97129", "97130"):
         table.add_column(name, justify="right")
     for r in rows:

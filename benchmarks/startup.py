@@ -1,0 +1,68 @@
+"""Start-up benchmark: ``cognibill units 38`` against a minimal Typer app printing one Rich table.
+
+Runs both commands alternately (so machine noise hits both alike), reports medians and the ratio.
+Target (issue 2): ratio at most about 1.2.
+
+    python benchmarks/startup.py [--runs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MINIMAL = """
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer()
+
+@app.command()
+def main(minutes: int) -> None:
+    table = Table("Code", "Units")
+    table.add_row("97129", str(minutes))
+    Console().print(table)
+
+app()
+"""
+
+
+def _time(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        minimal = Path(tmp) / "minimal.py"
+        minimal.write_text(MINIMAL)
+        base_cmd = [sys.executable, str(minimal), "38"]
+        ours_cmd = [sys.executable, "-m", "cognibill", "units", "38"]
+        version_cmd = [sys.executable, "-m", "cognibill", "--version"]
+        for cmd in (base_cmd, ours_cmd):  # warm the file cache and .pyc files
+            _time(cmd)
+        base, ours, version = [], [], []
+        for _ in range(args.runs):
+            base.append(_time(base_cmd))
+            ours.append(_time(ours_cmd))
+            version.append(_time(version_cmd))
+    b, o, v = (statistics.median(x) * 1000 for x in (base, ours, version))
+    print(f"runs: {args.runs} each, alternating; medians")
+    print(f"minimal Typer + Rich table : {b:7.1f} ms")
+    print(f"cognibill units 38         : {o:7.1f} ms")
+    print(f"cognibill --version        : {v:7.1f} ms")
+    print(f"ratio units/minimal        : {o / b:7.2f}  (target <= 1.2)")
+
+
+if __name__ == "__main__":
+    main()
