@@ -38,9 +38,8 @@ def test_readme_examples_are_the_real_output() -> None:
 def test_readme_gives_the_two_setup_commands_and_ci_runs_the_test_one() -> None:
     readme = (REPO / "README.md").read_text("utf-8")
     assert "python3 -m venv .venv && .venv/bin/pip install -q . && .venv/bin/cognibill" in readme
-    test_cmd = (
-        "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/python -m pytest"
-    )
+    install = "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]'"
+    test_cmd = f"{install} && .venv/bin/python -m pytest"
     assert test_cmd in readme
     assert "grep -m1" in (REPO / ".ci" / "run").read_text("utf-8")
 
