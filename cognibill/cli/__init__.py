@@ -48,9 +48,10 @@ def _root(
 
 
 def _register() -> None:
-    from cognibill.cli import units
+    from cognibill.cli import codes, units
 
     units.register(app)
+    app.command("codes")(codes.codes)
 
 
 _register()
