@@ -1,0 +1,1 @@
+"""Readers: input files (session TOML, CSV exports) validated into the domain models."""

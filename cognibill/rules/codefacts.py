@@ -1,0 +1,113 @@
+"""What the rules need to know of each code, looked up once from the code catalogue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import cache, lru_cache
+
+from cognibill.catalogue import COGNITIVE, COGNITIVE_ADDON, COGNITIVE_PRIMARY, Kind, load_catalogue
+
+ADAPTIVE_BEHAVIOR = frozenset({"97153", "97155"})
+"""Adaptive behaviour treatment, not reported with 97129/97130 (RULES.md §5)."""
+
+GROUP_CODE = "97150"
+"""Group therapeutic procedures: 1 untimed unit per patient (RULES.md §4, §5)."""
+GROUP_CODE_FOR = {"92507": "92508"}
+"""Individual codes whose group form is not 97150."""
+
+
+@dataclass(frozen=True, slots=True)
+class CodeFacts:
+    """One catalogue code, flattened for cheap checks."""
+
+    code: str
+    service: str
+    """The engine's service key: the family (``cognitive``) or the code itself."""
+    label: str
+    timed: bool
+    cognitive: bool
+    primary: bool
+    addon: bool
+    therapy: str | None
+    """"always", "sometimes" or None (not a therapy code), RULES.md §6."""
+    valid_from: date | None
+    deleted_on: date | None
+    replaced_by: tuple[str, ...]
+    group: bool
+    series_97000: bool
+    adaptive: bool
+
+    @property
+    def group_code(self) -> str:
+        """The code that bills this work when done with a group."""
+        return self.code if self.group else GROUP_CODE_FOR.get(self.code, GROUP_CODE)
+
+    @property
+    def display(self) -> str:
+        """How messages name the service: ``97129/97130`` for the cognitive pair."""
+        return "97129/97130" if self.cognitive else self.code
+
+
+@cache
+def code_facts() -> dict[str, CodeFacts]:
+    """Every catalogue code's facts by code (upper case), built once."""
+    out: dict[str, CodeFacts] = {}
+    for info in load_catalogue():
+        out[info.code] = CodeFacts(
+            code=info.code,
+            service=info.service,
+            label=info.label,
+            timed=info.kind is Kind.TIMED,
+            cognitive=info.family == COGNITIVE,
+            primary=info.code == COGNITIVE_PRIMARY,
+            addon=info.code == COGNITIVE_ADDON,
+            therapy=info.therapy,
+            valid_from=info.valid_from,
+            deleted_on=info.deleted_on,
+            replaced_by=info.replaced_by,
+            group=info.group,
+            series_97000=info.code.startswith("97"),
+            adaptive=info.code in ADAPTIVE_BEHAVIOR,
+        )
+    return out
+
+
+def lookup(code: str) -> CodeFacts | None:
+    """Facts of a code as entered (spaces and case forgiven), or None when unknown."""
+    facts = code_facts()
+    found = facts.get(code)
+    if found is None:
+        found = facts.get(code.strip().upper())
+    return found
+
+
+@lru_cache(maxsize=1024)
+def suggest_codes(code: str) -> tuple[str, ...]:
+    """Near misses for an unknown code, best first: ``92129`` -> 97129, ``91730`` -> 97130.
+
+    The catalogue's similarity ratio finds the candidates; they are ranked again by edit
+    distance counting a swap of neighbouring characters as one edit, because the typos seen in
+    print are one wrong digit (92129) or two swapped digits (91730).
+    """
+    wanted = code.strip().upper()
+    candidates = load_catalogue().suggest(wanted, limit=5)
+    ranked = sorted(enumerate(candidates), key=lambda ic: (_edit_distance(wanted, ic[1]), ic[0]))
+    return tuple(c for _, c in ranked[:3])
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance (Levenshtein plus adjacent transpositions)."""
+    rows = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        rows[i][0] = i
+    for j in range(len(b) + 1):
+        rows[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            best = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                best = min(best, rows[i - 2][j - 2] + 1)
+            rows[i][j] = best
+    return rows[len(a)][len(b)]

@@ -1,0 +1,348 @@
+"""Rules on the codes of a visit and their units (RULES.md §1-§5, §7).
+
+``prepare`` turns a visit's services into engine entries, keeping unknown, deleted and
+impossible entries out of the computation and reporting them; the ``check_*`` functions run on
+the units the engine returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+
+from cognibill.catalogue import COGNITIVE, COGNITIVE_ADDON, COGNITIVE_PRIMARY
+from cognibill.engine.units import Entry, UnitResult
+from cognibill.findings import Severity
+from cognibill.models import Service, Visit
+from cognibill.rules.codefacts import CodeFacts, code_facts, lookup, suggest_codes
+from cognibill.rules.context import FeeLookup
+from cognibill.rules.emit import Emitter
+
+
+class ServiceInput:
+    """What the input says of one service (a code, the cognitive pair, or a group): its
+    entries pooled, as the engine pools their minutes."""
+
+    __slots__ = (
+        "assistant_minutes",
+        "billed",
+        "billed_by_code",
+        "billed_complete",
+        "codes",
+        "facts",
+        "minutes",
+        "modifiers",
+    )
+
+    def __init__(self, facts: CodeFacts) -> None:
+        self.facts = facts
+        self.minutes = 0
+        self.assistant_minutes = 0
+        self.billed = 0
+        self.billed_complete = True
+        """Every entry stated ``units_billed``: only then is the total compared."""
+        self.billed_by_code: dict[str, int] | None = None
+        self.codes: list[str] = []
+        self.modifiers: tuple[str, ...] = ()
+
+    def add(self, service: Service, code: str, track_billed: bool = True) -> None:
+        self.minutes += service.minutes
+        self.assistant_minutes += service.assistant_minutes
+        if code not in self.codes:
+            self.codes.append(code)
+        if service.modifiers:
+            mods = self.modifiers
+            for raw in service.modifiers:
+                mod = raw.strip().upper()
+                if mod and mod not in mods:
+                    mods = (*mods, mod)
+            self.modifiers = mods
+        if service.units_billed is None or not track_billed:
+            self.billed_complete = False
+            return
+        self.billed += service.units_billed
+        if self.billed_by_code is None:
+            self.billed_by_code = {}
+        self.billed_by_code[code] = self.billed_by_code.get(code, 0) + service.units_billed
+
+    @property
+    def billed_stated(self) -> bool:
+        return self.billed_by_code is not None
+
+
+class PreparedVisit:
+    """A visit's services made ready for the engine and the checks."""
+
+    __slots__ = ("any_billed", "any_modifiers", "entries", "excluded", "services")
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+        """Engine entries of the services kept (group work as 97150)."""
+        self.services: dict[str, ServiceInput] = {}
+        """What the input says of each service, by the engine's service key."""
+        self.excluded: list[Service] = []
+        """Services left out of the units (unknown, deleted, impossible minutes)."""
+        self.any_billed = False
+        self.any_modifiers = False
+
+
+def prepare(visit: Visit, emit: Emitter) -> PreparedVisit:
+    """Engine entries and services by engine key, reporting what cannot enter the units.
+
+    Reports ``unknown-code``, ``deleted-code`` (both left out), ``invalid-minutes`` (left out),
+    ``before-code-existed`` and ``group-session`` (kept; group work is computed as 97150).
+    """
+    day = visit.date
+    out = PreparedVisit()
+    entries = out.entries
+    services = out.services
+    excluded = out.excluded
+    table = code_facts()
+    for service in visit.services:
+        facts = table.get(service.code) or lookup(service.code)
+        if facts is None:
+            _unknown(emit, service)
+            excluded.append(service)
+            continue
+        code = facts.code
+        if facts.deleted_on is not None and day >= facts.deleted_on:
+            _deleted(emit, facts, day)
+            excluded.append(service)
+            continue
+        if service.minutes < 0 or not 0 <= service.assistant_minutes <= service.minutes:
+            _invalid(emit, service, code)
+            excluded.append(service)
+            continue
+        if facts.valid_from is not None and day < facts.valid_from:
+            _before(emit, facts, day)
+        track_billed = True
+        if service.group and not facts.group:
+            _group(emit, service, facts)
+            facts = table[facts.group_code]
+            track_billed = False
+        key = facts.service
+        entries.append(Entry(facts.code, service.minutes))
+        found = services.get(key)
+        if found is None:
+            found = services[key] = ServiceInput(facts)
+        found.add(service, code, track_billed)
+        if service.units_billed is not None:
+            out.any_billed = True
+        if service.modifiers:
+            out.any_modifiers = True
+    return out
+
+
+def _unknown(emit: Emitter, service: Service) -> None:
+    if not emit.wants("unknown-code"):
+        return
+    code = service.code.strip().upper()
+    near = suggest_codes(code)
+    guess = f"; did you mean {' or '.join(near)}?" if near else "."
+    emit.add(
+        "unknown-code",
+        f"{code} is not a code in scope{guess} Its {service.minutes} min were left out of "
+        "the units.",
+        code=code,
+    )
+
+
+def _deleted(emit: Emitter, facts: CodeFacts, day: date) -> None:
+    if not emit.wants("deleted-code"):
+        return
+    instead = "/".join(facts.replaced_by) or "a current code"
+    emit.add(
+        "deleted-code",
+        f"{facts.code} was deleted on {facts.deleted_on} and cannot be billed on {day}; "
+        f"use {instead}. Its minutes were left out of the units.",
+        code=facts.code,
+    )
+
+
+def _invalid(emit: Emitter, service: Service, code: str) -> None:
+    if service.minutes < 0:
+        what = f"{service.minutes} minutes cannot be negative"
+    elif service.assistant_minutes < 0:
+        what = f"assistant minutes {service.assistant_minutes} cannot be negative"
+    else:
+        what = f"assistant minutes {service.assistant_minutes} exceed the {service.minutes} min"
+    emit.add("invalid-minutes", f"{code}: {what}; the entry was left out of the units.", code=code)
+
+
+def _before(emit: Emitter, facts: CodeFacts, day: date) -> None:
+    older = (
+        " Before 2020 cognitive intervention was 97127 or G0515 (2018-2019), 97532 before."
+        if facts.cognitive
+        else ""
+    )
+    emit.add(
+        "before-code-existed",
+        f"{facts.code} did not exist on {day}: it is valid from {facts.valid_from}.{older}",
+        code=facts.code,
+    )
+
+
+def _group(emit: Emitter, service: Service, facts: CodeFacts) -> None:
+    target = facts.group_code
+    billed = service.units_billed
+    if billed is not None:
+        emit.add(
+            "group-session",
+            f"{facts.code} ×{billed} billed for group work: a group bills as {target} ×1 per "
+            f"patient, not {facts.display}; the claim lines use {target}.",
+            severity=Severity.ERROR,
+            code=facts.code,
+        )
+        return
+    emit.add(
+        "group-session",
+        f"{facts.code} for a group bills as {target} ×1 per patient ({service.minutes} min, "
+        f"untimed); the claim lines use {target}.",
+        code=facts.code,
+    )
+
+
+def check_cognitive(emit: Emitter, services: Mapping[str, ServiceInput], units: int) -> None:
+    """``addon-without-primary`` and ``primary-more-than-once`` within a visit (RULES.md §5).
+
+    ``units``: the cognitive units the engine gave the visit (97129 ×1 + 97130 ×(units - 1)).
+    """
+    cognitive = services.get(COGNITIVE)
+    if cognitive is None:
+        return
+    by_code = cognitive.billed_by_code
+    primary_billed = by_code.get(COGNITIVE_PRIMARY, 0) if by_code else 0
+    addon_billed = by_code.get(COGNITIVE_ADDON, 0) if by_code else 0
+    if primary_billed > 1:
+        emit.add(
+            "primary-more-than-once",
+            f"97129 ×{primary_billed} billed: 97129 is once per day; bill 97129 ×1 and "
+            f"97130 ×{primary_billed - 1} for the further units.",
+            code=COGNITIVE_PRIMARY,
+        )
+    if addon_billed > 0 and primary_billed == 0:
+        emit.add(
+            "addon-without-primary",
+            f"97130 ×{addon_billed} billed without 97129: the add-on is paid only with its "
+            f"primary; {cognitive.minutes} cognitive min bill as {_cognitive_split(units)}.",
+            code=COGNITIVE_ADDON,
+        )
+    elif units and COGNITIVE_ADDON in cognitive.codes and COGNITIVE_PRIMARY not in cognitive.codes:
+        emit.add(
+            "addon-without-primary",
+            f"97130 entered without 97129: {cognitive.minutes} cognitive min bill as "
+            f"{_cognitive_split(units)} (the claim lines do).",
+            severity=Severity.WARNING,
+            code=COGNITIVE_ADDON,
+        )
+
+
+def _cognitive_split(units: int) -> str:
+    if units == 0:
+        return "no unit"
+    return "97129 ×1" + (f" + 97130 ×{units - 1}" if units > 1 else "")
+
+
+def check_billed_units(
+    emit: Emitter,
+    services: Mapping[str, ServiceInput],
+    result: UnitResult,
+    visit: Visit,
+    fee: FeeLookup | None,
+) -> None:
+    """``units-not-supported``: stated billed units against the engine's (RULES.md §1-§3, §7).
+
+    A service is compared only when every one of its entries states ``units_billed``. Under the
+    CMS rule a unit that went to one of several tied services may be billed by any of them
+    (RULES.md §2.5): such a swap is not reported.
+    """
+    stated = [s for s in services.values() if s.billed_complete and s.billed_stated]
+    if not stated:
+        return
+    earned = {s.service: s.units for s in result.services}
+    wrong = [(s, earned.get(s.facts.service, 0)) for s in stated]
+    wrong = [(s, units) for s, units in wrong if s.billed != units]
+    if not wrong or _tie_swap(wrong, services, result):
+        return
+    for service, units in wrong:
+        name = service.facts.display
+        if service.billed > units:
+            emit.add(
+                "units-not-supported",
+                f"{name} billed {service.billed} unit(s), {service.minutes} min support {units} "
+                f"under the {result.rule.long_name}: {service.billed - units} unit(s) too many.",
+                code=service.facts.code,
+            )
+        else:
+            money = _left_behind(service, units, visit, fee)
+            emit.add(
+                "units-not-supported",
+                f"{name} billed {service.billed} unit(s), {service.minutes} min support {units} "
+                f"under the {result.rule.long_name}: {units - service.billed} unit(s){money} "
+                "left behind.",
+                severity=Severity.WARNING,
+                code=service.facts.code,
+                hint="Bill the units the minutes support (RULES.md §7).",
+            )
+
+
+def _tie_swap(
+    wrong: list[tuple[ServiceInput, int]], services: Mapping[str, ServiceInput], result: UnitResult
+) -> bool:
+    """The differences are only which of several tied services bills a contested unit."""
+    if not result.ties:
+        return False
+    tied = {c for tie in result.ties for c in tie.candidates}
+    if any(s.facts.display not in tied for s, _ in wrong):
+        return False
+    timed = [s for s in services.values() if s.facts.timed]
+    if not all(s.billed_complete and s.billed_stated for s in timed):
+        return False
+    return sum(s.billed for s in timed) == result.total_timed_units
+
+
+def _left_behind(service: ServiceInput, units: int, visit: Visit, fee: FeeLookup | None) -> str:
+    """`` ($20.70)``: what the units not billed would pay, when fees are known."""
+    if fee is None:
+        return ""
+    if service.facts.cognitive:
+        unit_codes = [COGNITIVE_PRIMARY] + [COGNITIVE_ADDON] * (units - 1)
+    else:
+        unit_codes = [service.facts.code] * units
+    total = Decimal(0)
+    for code in unit_codes[service.billed :]:
+        value = fee(visit, code)
+        if value is None:
+            return ""
+        total += value
+    return f" (${total:.2f})"
+
+
+def check_adaptive(emit: Emitter, services: Mapping[str, ServiceInput]) -> None:
+    """``adaptive-behavior-conflict``: 97129/97130 with 97153/97155 (RULES.md §5)."""
+    if COGNITIVE not in services:
+        return
+    others = [c for c in ("97153", "97155") if c in services]
+    if others:
+        emit.add(
+            "adaptive-behavior-conflict",
+            f"97129/97130 with {' and '.join(others)} on {len(others) + 1} lines of one visit: "
+            "CPT says not to report cognitive intervention with adaptive behaviour treatment.",
+            code=others[0],
+        )
+
+
+def check_daily_caps(
+    emit: Emitter, lines: list[tuple[str, int]], caps: Mapping[str, int], payer_id: str
+) -> None:
+    """``daily-cap``: more units of a code than the payer allows on a date (RULES.md §5)."""
+    for code, units in lines:
+        cap = caps.get(code)
+        if cap is not None and units > cap:
+            emit.add(
+                "daily-cap",
+                f"{code} ×{units} is above {payer_id}'s daily cap of {cap}: "
+                f"{units - cap} unit(s) would be denied.",
+                code=code,
+            )

@@ -1,0 +1,91 @@
+"""Rules that need several visits: 97129 twice on a date, the 10th treatment day (RULES.md §5, §7).
+
+Memory: one small dict per patient, holding one entry per treatment date of that patient seen
+so far, so it grows with patients × dates (only for these two rules; every other rule keeps
+nothing between visits). The input's order is the order of treatment days.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from cognibill.findings import Severity
+from cognibill.models import Visit
+from cognibill.rules.emit import Emitter
+
+PROGRESS_EVERY = 10
+"""A progress report at least once every 10 treatment days (RULES.md §7)."""
+
+_NO_PRIMARY = ""
+"""A treatment date on which no visit billed 97129."""
+
+
+def _where(visit: Visit) -> str:
+    """A short pointer to a visit for messages: provider, then file and line when known."""
+    parts = []
+    provider = visit.provider
+    if provider.id or provider.discipline:
+        who = provider.id or ""
+        if provider.discipline is not None:
+            who = f"{who} ({provider.discipline.value})" if who else provider.discipline.value
+        parts.append(f"provider {who}")
+    if visit.source:
+        parts.append(f"{visit.source}:{visit.line}" if visit.line else visit.source)
+    elif visit.line:
+        parts.append(f"line {visit.line}")
+    return ", ".join(parts) or "another visit"
+
+
+class VisitHistory:
+    """What earlier visits of the input said, per patient and date of service."""
+
+    __slots__ = ("_days",)
+
+    def __init__(self) -> None:
+        self._days: dict[str, dict[date, str]] = {}
+
+    def observe(
+        self,
+        emit: Emitter,
+        visit: Visit,
+        *,
+        billable: bool,
+        bills_primary: bool,
+        strict: bool,
+    ) -> None:
+        """Record a visit and report ``primary-more-than-once`` (across visits) and
+        ``progress-report-due``. ``billable``: the visit bills at least one unit;
+        ``bills_primary``: one of its lines is 97129; ``strict``: the payer requires a plan of
+        care (the progress report is then a warning, else info)."""
+        if not billable:
+            return
+        days = self._days.get(visit.patient)
+        if days is None:
+            days = self._days[visit.patient] = {}
+        earlier = days.get(visit.date)
+        if earlier is None:
+            days[visit.date] = _where(visit) if bills_primary else _NO_PRIMARY
+            count = len(days)
+            if count % PROGRESS_EVERY == 0:
+                emit.add(
+                    "progress-report-due",
+                    f"{visit.patient}: {visit.date} is treatment day {count} in this input: a "
+                    f"progress report is due at least once every {PROGRESS_EVERY} treatment days.",
+                    severity=Severity.WARNING if strict else Severity.INFO,
+                )
+            return
+        if not bills_primary:
+            return
+        if earlier:
+            emit.add(
+                "primary-more-than-once",
+                f"97129 billed again for {visit.patient} on {visit.date}: already billed by "
+                f"{earlier}; 97129 is once per day, so only one visit that day bills it.",
+                code="97129",
+            )
+        else:
+            days[visit.date] = _where(visit)
+
+    @property
+    def patients(self) -> int:
+        return len(self._days)
