@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 COGNITIVE = "cognitive"
@@ -118,5 +117,7 @@ def _opt_date(value: object) -> date | None:
 @cache
 def load_catalogue() -> Catalogue:
     """The built-in catalogue (package data ``data/codes.toml``), read once."""
-    text = resources.files("cognibill").joinpath("data/codes.toml").read_text("utf-8")
+    import tomllib  # here, not at import: --help and --version never read the catalogue
+
+    text = (Path(__file__).parent / "data" / "codes.toml").read_text("utf-8")
     return Catalogue(_parse(tomllib.loads(text)))

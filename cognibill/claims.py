@@ -137,7 +137,9 @@ class VisitClaim(NamedTuple):
 def cached_units(maxsize: int = 65_536) -> UnitsFunction:
     """A units engine that remembers results for repeated minute patterns (batch work).
 
-    Results with a fee lookup (tie-breaks by value) are not cached: fees depend on the visit.
+    Unit values only ever break ties (RULES.md §2.5), and they depend on the visit (date,
+    payer), so a cached result is reused unless it has a tie and values are known; then the
+    visit's own values decide it.
     """
 
     @lru_cache(maxsize=maxsize)
@@ -147,9 +149,10 @@ def cached_units(maxsize: int = 65_536) -> UnitsFunction:
     def units(
         entries: tuple[Entry, ...], rule: UnitRule, unit_value: UnitValue | None
     ) -> UnitResult:
-        if unit_value is not None:
+        result = cached(entries, rule)
+        if result.ties and unit_value is not None:
             return compute_units(entries, rule, unit_value=unit_value)
-        return cached(entries, rule)
+        return result
 
     return units
 

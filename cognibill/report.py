@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cognibill.catalogue import load_catalogue
 from cognibill.engine.units import UnitRange, UnitResult
+
+if TYPE_CHECKING:
+    from cognibill.fees.estimate import Estimate
 
 
 def label_of(code: str) -> str:
@@ -67,10 +70,23 @@ UNIT_CSV_FIELDS = (
     "spare_minutes",
     "ties",
     "findings",
+    "payer",
+    "allowed",
+    "payer_pays",
+    "patient_owes",
+    "data_version",
 )
 
 
-def unit_csv_rows(result: UnitResult) -> list[dict[str, Any]]:
+def money(value: Any) -> str:
+    """A Span (exact or low-high) as CSV text: ``21.67`` or ``105.00-165.00``."""
+    json_value = value.to_json()
+    return (
+        json_value if isinstance(json_value, str) else f"{json_value['low']}-{json_value['high']}"
+    )
+
+
+def unit_csv_rows(result: UnitResult, estimate: Estimate | None = None) -> list[dict[str, Any]]:
     """One CSV row per billing line, with the visit's totals, ties and findings on every row."""
     ties = "; ".join(
         f"{'/'.join(t.candidates)} tie at {t.leftover} min: {t.action} {'/'.join(t.chosen)}"
@@ -91,9 +107,23 @@ def unit_csv_rows(result: UnitResult) -> list[dict[str, Any]]:
             "spare_minutes": "" if result.spare_minutes is None else result.spare_minutes,
             "ties": ties,
             "findings": findings,
+            **_line_money(estimate, i),
         }
-        for line in result.lines
+        for i, line in enumerate(result.lines)
     ]
+
+
+def _line_money(estimate: Estimate | None, index: int) -> dict[str, str]:
+    if estimate is None:
+        return {}
+    line = estimate.lines[index]
+    return {
+        "payer": estimate.payer.id,
+        "allowed": money(line.allowed),
+        "payer_pays": money(line.payer_pays),
+        "patient_owes": money(line.patient_owes),
+        "data_version": estimate.data_version,
+    }
 
 
 RANGE_FIELDS = ("units", "min_minutes", "max_minutes", "97129", "97130")

@@ -61,7 +61,9 @@ EXAMPLE_PAYERS = {
 
 
 def test_the_catalogue_holds_every_rule_of_the_issue_plus_invalid_minutes() -> None:
-    assert set(RULES) == ISSUE_RULES | {"invalid-minutes"}
+    """Plus the two money thresholds of the fees issue (RULES.md §6), raised by the batch."""
+    batch = {"kx-threshold", "medical-review-threshold", "payer-fallback", "visit-field-conflict"}
+    assert set(RULES) == ISSUE_RULES | {"invalid-minutes"} | batch
     assert [r.id for r in all_rules()] == list(RULES)
 
 
@@ -99,9 +101,13 @@ def test_every_session_example_triggers_its_rule_with_the_message_it_shows(rule:
     ]
 
 
-def test_the_only_example_that_is_not_a_session_snippet_is_progress_report_due() -> None:
+def test_the_only_examples_that_are_not_session_snippets_span_many_visits() -> None:
     assert [r.id for r in all_rules() if not r.example.startswith("[[visit]]")] == [
-        "progress-report-due"
+        "progress-report-due",
+        "kx-threshold",
+        "medical-review-threshold",
+        "visit-field-conflict",
+        "payer-fallback",
     ]
 
 

@@ -48,10 +48,14 @@ def _root(
 
 
 def _register() -> None:
-    from cognibill.cli import codes, units
+    from cognibill.cli import claims, codes, money, new, rules, units
 
     units.register(app)
+    claims.register(app)
+    money.register(app)
     app.command("codes")(codes.codes)
+    app.command("rules")(rules.rules)
+    app.command("new")(new.new)
 
 
 _register()

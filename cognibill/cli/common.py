@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import json
+import datetime as dt
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -51,26 +51,81 @@ def err_console() -> Console:
 
 
 def write_json(data: Any) -> None:
+    import json
+
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
 
 
 def write_csv(fields: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
     """CSV to stdout; cells a spreadsheet would run as a formula are neutralised."""
+    import csv
+
+    from cognibill.writers import csv_cell
+
     writer = csv.DictWriter(sys.stdout, fieldnames=list(fields), lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: safe_cell(v) for k, v in row.items()})
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# -- pricing options shared by units, claim, check and fees -----------------------------------
+
+PayerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--payer",
+        help="Payer profile id (medicare, commercial, or your own). Default: medicare.",
+        show_default=False,
+    ),
+]
+PayersFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--payers",
+        envvar="COGNIBILL_PAYERS",
+        help="A TOML file of your own payer profiles (they override built-ins by id). "
+        "Env: COGNIBILL_PAYERS.",
+        show_default=False,
+    ),
+]
+LocalityOption = Annotated[
+    str | None,
+    typer.Option(
+        "--locality",
+        help="Medicare locality: MAC-locality id (01112-05) or a unique part of its name.",
+        show_default=False,
+    ),
+]
+DateOption = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        "--date",
+        formats=["%Y-%m-%d"],
+        help="Date of service for the fee schedule (default: today).",
+        show_default=False,
+    ),
+]
+YearOption = Annotated[
+    int | None,
+    typer.Option(
+        "--year", min=2020, max=2100, help="Price on 1 July of this year.", show_default=False
+    ),
+]
+FacilityOption = Annotated[
+    bool, typer.Option("--facility", help="Price at the facility rate (hospital, SNF …).")
+]
+NonParOption = Annotated[
+    bool, typer.Option("--non-par", help="Non-participating provider (95%, limiting charge).")
+]
 
 
-def safe_cell(value: Any) -> Any:
-    """Prefix ``'`` to text a spreadsheet would run as a formula; numbers pass unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        try:
-            float(value)
-        except ValueError:
-            return "'" + value
-    return value
+def service_date(date: dt.datetime | None, year: int | None) -> dt.date:
+    """The date to price on: --date, else 1 July of --year, else today."""
+    if date is not None and year is not None:
+        raise EntryError("give --date or --year, not both")
+    if date is not None:
+        return date.date()
+    if year is not None:
+        return dt.date(year, 7, 1)
+    return dt.date.today()

@@ -6,7 +6,21 @@ from typing import Annotated
 
 import typer
 
-from cognibill.cli.common import FormatOption, out_console, require_format, write_csv, write_json
+from cognibill.cli.common import (
+    DateOption,
+    FacilityOption,
+    FormatOption,
+    LocalityOption,
+    NonParOption,
+    PayerOption,
+    PayersFileOption,
+    YearOption,
+    out_console,
+    require_format,
+    service_date,
+    write_csv,
+    write_json,
+)
 from cognibill.engine.units import UnitRule
 from cognibill.exitcodes import ExitCode
 from cognibill.formats import OutputFormat
@@ -24,42 +38,69 @@ def units(
         ),
     ],
     rule: Annotated[
-        UnitRule,
-        typer.Option("--rule", case_sensitive=False, help="Unit rule: cms, ama, ama-capped."),
-    ] = UnitRule.CMS,
+        UnitRule | None,
+        typer.Option(
+            "--rule",
+            case_sensitive=False,
+            help="Unit rule: cms, ama, ama-capped. Default: the payer's (medicare: cms).",
+            show_default=False,
+        ),
+    ] = None,
     compare: Annotated[bool, typer.Option("--compare", help="CMS and AMA side by side.")] = False,
     explain: Annotated[
-        bool, typer.Option("--explain", help="Show how the units were assigned.")
+        bool, typer.Option("--explain", help="Show how units and estimate were worked out.")
     ] = False,
+    payer: PayerOption = None,
+    payers: PayersFileOption = None,
+    locality: LocalityOption = None,
+    date: DateOption = None,
+    year: YearOption = None,
+    facility: FacilityOption = False,
+    non_par: NonParOption = False,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Units for one visit: bare minutes are 97129/97130; CODE=MINUTES for other codes."""
+    """Units and estimate for one visit: bare minutes are 97129/97130; CODE=MINUTES for others."""
     from cognibill.engine.units import compute_units
     from cognibill.entries import parse_entries
+    from cognibill.fees.estimate import estimate_visit, unit_pricer
+    from cognibill.payers import get_payer
 
     require_format(fmt, _ONE_OFF)
     parsed = parse_entries(entries)
-    rules = [UnitRule.CMS, UnitRule.AMA] if compare else [rule]
-    results = [compute_units(parsed, r) for r in rules]
+    profile = get_payer(payer or "medicare", payers)
+    day = service_date(date, year)
+    fac = True if facility else None
+    par = False if non_par else None
+    rules = [UnitRule.CMS, UnitRule.AMA] if compare else [rule or profile.unit_rule]
+    pricer = unit_pricer(day, profile, facility=fac, locality=locality, participating=par)
+    results = [compute_units(parsed, r, unit_value=pricer) for r in rules]
+    estimates = [
+        estimate_visit(r.lines, day, profile, facility=fac, locality=locality, participating=par)
+        for r in results
+    ]
 
     if fmt is OutputFormat.JSON:
         from cognibill.report import unit_result_dict
 
-        if compare:
-            write_json({"compare": True, "results": [unit_result_dict(r) for r in results]})
-        else:
-            write_json(unit_result_dict(results[0]))
+        docs = [
+            {**unit_result_dict(r), "payer": profile.id, "estimate": e.to_dict()}
+            for r, e in zip(results, estimates, strict=True)
+        ]
+        write_json({"compare": True, "results": docs} if compare else docs[0])
     elif fmt is OutputFormat.CSV:
         from cognibill.report import UNIT_CSV_FIELDS, unit_csv_rows
 
-        write_csv(UNIT_CSV_FIELDS, [row for r in results for row in unit_csv_rows(r)])
+        write_csv(
+            UNIT_CSV_FIELDS,
+            [row for r, e in zip(results, estimates, strict=True) for row in unit_csv_rows(r, e)],
+        )
     else:
         from cognibill.render.units import render_compare, render_units
 
         if compare:
-            render_compare(out_console(), results, explain=explain)
+            render_compare(out_console(), results, estimates, explain=explain)
         else:
-            render_units(out_console(), results[0], explain=explain)
+            render_units(out_console(), results[0], estimates[0], explain=explain)
     if any(f.severity.value == "error" for r in results for f in r.findings):
         raise typer.Exit(int(ExitCode.FINDINGS))
 

@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cognibill.engine.units import UnitRange, UnitResult
+from cognibill.fees.estimate import Estimate
 from cognibill.findings import Finding, Severity
 from cognibill.report import label_of
 
@@ -40,7 +41,28 @@ def finding_lines(console: Console, findings: tuple[Finding, ...] | list[Finding
             console.print(f"  hint: {f.hint}", markup=False)
 
 
-def render_units(console: Console, result: UnitResult, *, explain: bool) -> None:
+def estimate_lines(estimate: Estimate) -> list[str]:
+    """The estimate in plain sentences: the money, then where the numbers came from."""
+    payer = estimate.payer
+    head = (
+        f"Estimate, {payer.name} ({estimate.date.isoformat()}): allowed {estimate.allowed}; "
+        f"{'payer' if not payer.is_medicare else 'Medicare'} pays {estimate.payer_pays}; "
+        f"patient owes {estimate.patient_owes}."
+    )
+    out = [head]
+    if estimate.limiting_charge is not None:
+        out.append(f"Limiting charge (non-participating): ${estimate.limiting_charge:,.2f}.")
+    out.append(f"Data: {' '.join(_sentence(note) for note in estimate.notes)}")
+    return out
+
+
+def _sentence(note: str) -> str:
+    return note if note.endswith(".") else f"{note}."
+
+
+def render_units(
+    console: Console, result: UnitResult, estimate: Estimate | None = None, *, explain: bool
+) -> None:
     table = Table(
         title=f"Units: {result.rule.long_name} ({result.rule.source})", title_justify="left"
     )
@@ -48,26 +70,40 @@ def render_units(console: Console, result: UnitResult, *, explain: bool) -> None
     table.add_column("Service")
     table.add_column("Minutes", justify="right")
     table.add_column("Units", justify="right")
-    for line in result.lines:
-        table.add_row(line.code, label_of(line.code), str(line.minutes), f"× {line.units}")
+    if estimate is not None:
+        table.add_column("Allowed", justify="right")
+    for i, line in enumerate(result.lines):
+        money = [str(estimate.lines[i].allowed)] if estimate is not None else []
+        table.add_row(line.code, label_of(line.code), str(line.minutes), f"× {line.units}", *money)
     table.add_section()
     table.add_row(
         "Total",
         "timed minutes / all units",
         str(result.total_timed_minutes),
         f"{result.total_units}",
+        *([str(estimate.allowed)] if estimate is not None else []),
     )
     console.print(table)
     for sentence in advice(result):
         console.print(sentence, markup=False)
     finding_lines(console, result.findings)
+    if estimate is not None:
+        for sentence in estimate_lines(estimate):
+            console.print(sentence, markup=False)
     if explain:
         console.print("How it was worked out:", style="bold")
-        for step in result.trace:
+        steps = [*result.trace, *(estimate.trace if estimate is not None else ())]
+        for step in steps:
             console.print(f"  - {step}", markup=False)
 
 
-def render_compare(console: Console, results: list[UnitResult], *, explain: bool) -> None:
+def render_compare(
+    console: Console,
+    results: list[UnitResult],
+    estimates: list[Estimate] | None = None,
+    *,
+    explain: bool,
+) -> None:
     codes: list[str] = []
     minutes: dict[str, int] = {}
     for result in results:
@@ -101,7 +137,11 @@ def render_compare(console: Console, results: list[UnitResult], *, explain: bool
         "",
         *["–" if r.next_unit_at is None else str(r.next_unit_at) for r in results],
     )
+    if estimates:
+        table.add_row("Allowed", estimates[0].payer.name, "", *[str(e.allowed) for e in estimates])
     console.print(table)
+    if estimates:
+        console.print(estimate_lines(estimates[0])[-1], markup=False)
     for result in results:
         if result.findings or explain:
             console.print(f"{result.rule.long_name}:", style="bold")

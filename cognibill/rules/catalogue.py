@@ -389,6 +389,48 @@ _RULES: tuple[Rule, ...] = (
         ),
     ),
     Rule(
+        "kx-threshold",
+        _W,
+        "A Medicare line past the patient's yearly therapy threshold (PT+SLP together, OT "
+        "apart), counted on allowed amounts across the input: KX is added.",
+        "Bill it with KX only when the documentation shows the therapy is medically necessary.",
+        "RULES.md §6",
+        "A patient whose PT+SLP allowed amounts in 2026 pass $2,480 within the input:\n"
+        "# -> warning[kx-threshold]: P-1001 2026 PT+SLP therapy reaches $2,495.12, past the "
+        "KX threshold $2,480.00 ...",
+        severity_note="Raised on the line that first passes the threshold; later lines carry KX.",
+    ),
+    Rule(
+        "medical-review-threshold",
+        _I,
+        "A Medicare patient's yearly therapy total past $3,000: claims may be picked for "
+        "targeted medical review.",
+        "Make sure the notes support medical necessity; nothing to change on the claim.",
+        "RULES.md §6",
+        "A patient whose PT+SLP allowed amounts in 2026 pass $3,000 within the input:\n"
+        "# -> info[medical-review-threshold]: P-1001 2026 PT+SLP therapy reaches $3,010.40 ...",
+    ),
+    Rule(
+        "visit-field-conflict",
+        _W,
+        "Rows of one visit in an export that disagree on a field outside the visit key "
+        "(payer, place of service, plan-of-care dates …): the visit uses its first row's value.",
+        "Correct the export, or add the field to --visit-key to bill the rows as separate visits.",
+        "RULES.md §2",
+        "Two rows of P-1 on 2026-03-02 by one provider, one with Payer medicare, one commercial:\n"
+        "# -> warning[visit-field-conflict]: payer differs between the rows of one visit ...",
+    ),
+    Rule(
+        "payer-fallback",
+        _I,
+        "A visit whose payer has no profile: it is checked and priced with the default payer.",
+        "Add a profile with that id (cognibill payers init) or choose the default with --payer.",
+        "RULES.md §8",
+        'A visit with payer = "acme-health" and no profile of that id:\n'
+        "# -> info[payer-fallback]: payer 'acme-health' has no profile: checked and priced as "
+        "'medicare'.",
+    ),
+    Rule(
         "invalid-minutes",
         _E,
         "Minutes that cannot be: negative, assistant minutes above the service's, over a day.",

@@ -1,0 +1,457 @@
+"""``cognibill claim`` and ``cognibill check``: session files and CSV exports in, claims out."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cognibill.cli.common import (
+    FacilityOption,
+    FormatOption,
+    LocalityOption,
+    NonParOption,
+    PayerOption,
+    PayersFileOption,
+    require_format,
+)
+from cognibill.engine.units import UnitRule
+from cognibill.errors import EntryError
+from cognibill.exitcodes import ExitCode
+from cognibill.formats import OutputFormat
+
+if TYPE_CHECKING:
+    from cognibill.pipeline import ClaimOptions, ClaimRun, Rejected, Summary
+
+
+class InputKind(StrEnum):
+    CSV = "csv"
+    TOML = "toml"
+
+
+class FailOn(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    NEVER = "never"
+
+
+Files = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="FILE...",
+        help="Session files (.toml) or CSV exports (.csv, .tsv, .gz); - reads stdin.",
+        show_default=False,
+    ),
+]
+InputOption = Annotated[
+    InputKind | None,
+    typer.Option(
+        "--input", help="csv or toml, for stdin or an unusual file name.", show_default=False
+    ),
+]
+RuleOption = Annotated[
+    UnitRule | None,
+    typer.Option(
+        "--rule", case_sensitive=False, help="Override the payer's unit rule.", show_default=False
+    ),
+]
+IgnoreOption = Annotated[
+    list[str] | None,
+    typer.Option("--ignore", help="A rule id not to report (repeatable).", show_default=False),
+]
+FailOnOption = Annotated[
+    FailOn,
+    typer.Option(
+        "--fail-on", case_sensitive=False, help="Exit 1 when a finding reaches this severity."
+    ),
+]
+VisitKeyOption = Annotated[
+    str,
+    typer.Option(
+        "--visit-key",
+        help="Fields whose rows form one visit (timed pool), comma-separated (RULES.md §2).",
+    ),
+]
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map", help="FIELD=Header for a column the aliases miss (repeatable).", show_default=False
+    ),
+]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding", help="Input encoding (default UTF-8, BOM or not).", show_default=False
+    ),
+]
+StrictOption = Annotated[bool, typer.Option("--strict", help="Stop at the first bad row.")]
+UnsortedOption = Annotated[
+    bool,
+    typer.Option("--unsorted", help="Group rows in any order (holds every row in memory)."),
+]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")
+]
+ErrorsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--errors", help="Also write the rejected rows to this CSV file.", show_default=False
+    ),
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Write the report here (atomically) instead of stdout.",
+        show_default=False,
+    ),
+]
+NoEstimateOption = Annotated[
+    bool, typer.Option("--no-estimate", help="Skip the reimbursement estimate.")
+]
+
+_SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+def _options(
+    *,
+    input_kind: InputKind | None,
+    encoding: str | None,
+    column_map: list[str] | None,
+    visit_key: str,
+    unsorted: bool,
+    strict: bool,
+    payer: str | None,
+    payers: Path | None,
+    rule: UnitRule | None,
+    ignore: list[str] | None,
+    locality: str | None,
+    facility: bool,
+    non_par: bool,
+    estimate: bool,
+) -> ClaimOptions:
+    from cognibill.grouping import parse_visit_key
+    from cognibill.pipeline import ClaimOptions
+    from cognibill.rules import suggest_rule, unknown_rule_ids
+
+    ignored = [i.strip().lower() for i in ignore or ()]
+    for bad in unknown_rule_ids(ignored):
+        near = suggest_rule(bad)
+        raise EntryError(
+            f"--ignore {bad}: no such rule",
+            hint=f"did you mean {' or '.join(near)}?" if near else "cognibill rules lists them",
+        )
+    mapping: dict[str, str] = {}
+    for item in column_map or ():
+        field, sep, header = item.partition("=")
+        if not sep or not field.strip() or not header.strip():
+            raise EntryError(f"--map {item}: expected FIELD=Header, e.g. minutes=Duration")
+        mapping[field.strip().lower()] = header.strip()
+    return ClaimOptions(
+        input_kind=None if input_kind is None else input_kind.value,
+        encoding=encoding,
+        column_map=mapping,
+        visit_key=parse_visit_key(visit_key),
+        unsorted=unsorted,
+        strict=strict,
+        payer=payer,
+        payers_file=payers,
+        rule=rule,
+        ignore=frozenset(ignored),
+        locality=locality,
+        facility=True if facility else None,
+        participating=False if non_par else None,
+        estimate=estimate,
+    )
+
+
+def _summary_line(summary: Summary) -> str:
+    f = summary.findings
+    money = ""
+    if summary.data_versions:
+        low, high = summary.allowed
+        shown = f"${low:,.2f}" if low == high else f"${low:,.2f}–${high:,.2f}"
+        money = f"; allowed {shown}"
+    return (
+        f"cognibill: {summary.rows_read} rows read, {summary.rows_used} used, "
+        f"{summary.rows_rejected} rejected; {summary.visits} visits, {summary.lines} lines, "
+        f"{summary.units} units; findings: {f['error']} error, {f['warning']} warning, "
+        f"{f['info']} info{money}; visit key: {summary.visit_key}; {summary.seconds:.2f} s\n"
+    )
+
+
+def _rejected_lines(rejected: list[Rejected], limit: int = 20) -> str:
+    out = []
+    for row in rejected[:limit]:
+        where = f"{row.source}:{row.line}" if row.line is not None else row.source
+        column = f"{row.column}: " if row.column else ""
+        out.append(f"{where}: rejected: {column}{row.reason}\n")
+    if len(rejected) > limit:
+        out.append(
+            f"... and {len(rejected) - limit} more rejected rows (--errors PATH lists all)\n"
+        )
+    return "".join(out)
+
+
+def _write_errors(path: Path | None, rejected: list[Rejected], inputs: list[str]) -> None:
+    if path is None:
+        return
+    from cognibill.writers import CsvWriter, atomic_output
+
+    with atomic_output(path, inputs) as stream:
+        writer = CsvWriter(stream, ("source", "line", "column", "reason"))
+        writer.write_all(row.to_dict() for row in rejected)
+
+
+def _exit_code(summary: Summary, fail_on: FailOn) -> ExitCode:
+    if fail_on is FailOn.NEVER:
+        return ExitCode.OK
+    threshold = _SEVERITY_RANK[fail_on.value]
+    worst = max(
+        (_SEVERITY_RANK[s] for s, n in summary.findings.items() if n),
+        default=-1,
+    )
+    if summary.rows_rejected and threshold <= _SEVERITY_RANK["error"]:
+        worst = max(worst, _SEVERITY_RANK["error"])
+    return ExitCode.FINDINGS if worst >= threshold else ExitCode.OK
+
+
+def claim(
+    files: Files,
+    input_kind: InputOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+    out: OutOption = None,
+    errors: ErrorsOption = None,
+    payer: PayerOption = None,
+    payers: PayersFileOption = None,
+    locality: LocalityOption = None,
+    facility: FacilityOption = False,
+    non_par: NonParOption = False,
+    rule: RuleOption = None,
+    ignore: IgnoreOption = None,
+    fail_on: FailOnOption = FailOn.ERROR,
+    visit_key: VisitKeyOption = "patient,date,provider,discipline",
+    column_map: MapOption = None,
+    encoding: EncodingOption = None,
+    strict: StrictOption = False,
+    unsorted: UnsortedOption = False,
+    no_estimate: NoEstimateOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Claim lines, units, modifiers, estimate and findings for every visit of the inputs."""
+    from cognibill.pipeline import ClaimRun
+
+    options = _options(
+        input_kind=input_kind,
+        encoding=encoding,
+        column_map=column_map,
+        visit_key=visit_key,
+        unsorted=unsorted,
+        strict=strict,
+        payer=payer,
+        payers=payers,
+        rule=rule,
+        ignore=ignore,
+        locality=locality,
+        facility=facility,
+        non_par=non_par,
+        estimate=not no_estimate,
+    )
+    run = ClaimRun(files, options)
+    if out is not None:
+        from cognibill.writers import atomic_output, check_output_path
+
+        check_output_path(out, files)
+        if errors is not None:
+            check_output_path(errors, files)
+        with atomic_output(out, files) as stream:
+            rejected = _emit(run, fmt, stream)
+    else:
+        rejected = _emit(run, fmt, sys.stdout)
+    _write_errors(errors, rejected, files)
+    if fmt in (OutputFormat.TABLE, OutputFormat.CSV) and rejected and not quiet:
+        sys.stderr.write(_rejected_lines(rejected))
+    if not quiet:
+        sys.stderr.write(_summary_line(run.summary))
+    code = _exit_code(run.summary, fail_on)
+    if code:
+        raise typer.Exit(int(code))
+
+
+def _emit(run: ClaimRun, fmt: OutputFormat, stream: Any) -> list[Rejected]:
+    """Write the claim report in ``fmt``; returns the rejected rows (for stderr / --errors)."""
+    from cognibill.pipeline import CLAIM_CSV_FIELDS, Claimed, Rejected, claim_rows, csv_row
+
+    rejected: list[Rejected] = []
+    if fmt is OutputFormat.TABLE:
+        from cognibill.render.claims import render_claims
+
+        items = []
+        for item in run:
+            if isinstance(item, Rejected):
+                rejected.append(item)
+            else:
+                items.append(item)
+        render_claims(stream, items, rejected, run.summary)
+        return rejected
+    from cognibill.writers import CsvWriter, JsonReportWriter, NdjsonWriter
+
+    if fmt is OutputFormat.CSV:
+        writer = CsvWriter(stream, CLAIM_CSV_FIELDS)
+        for item in run:
+            if isinstance(item, Claimed):
+                for row in claim_rows(item):
+                    writer.write(csv_row(row))
+            else:
+                rejected.append(item)
+        return rejected
+    if fmt is OutputFormat.NDJSON:
+        nd = NdjsonWriter(stream)
+        for item in run:
+            if isinstance(item, Claimed):
+                for row in claim_rows(item):
+                    nd.line(row)
+            else:
+                rejected.append(item)
+                nd.rejected(item.to_dict())
+        nd.summary(run.summary.to_dict())
+        return rejected
+    js = JsonReportWriter(stream)
+    for item in run:
+        if isinstance(item, Claimed):
+            for row in claim_rows(item):
+                js.line(row)
+        else:
+            rejected.append(item)
+    js.finish((r.to_dict() for r in rejected), run.summary.to_dict())
+    return rejected
+
+
+def check(
+    files: Files,
+    input_kind: InputOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+    payer: PayerOption = None,
+    payers: PayersFileOption = None,
+    locality: LocalityOption = None,
+    facility: FacilityOption = False,
+    non_par: NonParOption = False,
+    rule: RuleOption = None,
+    ignore: IgnoreOption = None,
+    fail_on: FailOnOption = FailOn.ERROR,
+    visit_key: VisitKeyOption = "patient,date,provider,discipline",
+    column_map: MapOption = None,
+    encoding: EncodingOption = None,
+    strict: StrictOption = False,
+    unsorted: UnsortedOption = False,
+    no_estimate: NoEstimateOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Findings only, one line each (file:line: severity[rule]: message), and a summary."""
+    from cognibill.pipeline import ClaimRun, Rejected
+
+    require_format(
+        fmt, (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.NDJSON)
+    )
+    options = _options(
+        input_kind=input_kind,
+        encoding=encoding,
+        column_map=column_map,
+        visit_key=visit_key,
+        unsorted=unsorted,
+        strict=strict,
+        payer=payer,
+        payers=payers,
+        rule=rule,
+        ignore=ignore,
+        locality=locality,
+        facility=facility,
+        non_par=non_par,
+        estimate=not no_estimate,
+    )
+    run = ClaimRun(files, options)
+    sink = _FindingSink(sys.stdout, fmt)
+    for item in run:
+        if isinstance(item, Rejected):
+            sink.add(
+                {
+                    "source": item.source,
+                    "line": item.line,
+                    "severity": "error",
+                    "id": "rejected-row",
+                    "message": f"{item.column}: {item.reason}" if item.column else item.reason,
+                    "patient_id": None,
+                    "date": None,
+                    "code": None,
+                    "hint": "Fix the row in the export and run again.",
+                }
+            )
+            continue
+        claim = item.claim
+        for finding in claim.findings:
+            sink.add(
+                {
+                    "source": claim.visit.source,
+                    "line": claim.line_for(finding),
+                    "severity": finding.severity.value,
+                    "id": finding.id,
+                    "message": finding.message,
+                    "patient_id": claim.visit.patient,
+                    "date": claim.visit.date.isoformat(),
+                    "code": finding.code,
+                    "hint": finding.hint,
+                }
+            )
+    sink.finish(run.summary)
+    if not quiet:
+        sys.stderr.write(_summary_line(run.summary))
+    code = _exit_code(run.summary, fail_on)
+    if code:
+        raise typer.Exit(int(code))
+
+
+CHECK_FIELDS = ("source", "line", "severity", "id", "message", "patient_id", "date", "code", "hint")
+
+
+class _FindingSink:
+    """Where ``check`` writes findings: compiler-like lines, JSON, NDJSON or CSV."""
+
+    def __init__(self, out: Any, fmt: OutputFormat) -> None:
+        from cognibill.writers import CsvWriter
+
+        self.out = out
+        self.fmt = fmt
+        self.rows: list[dict[str, Any]] = []
+        self.csv = CsvWriter(out, CHECK_FIELDS) if fmt is OutputFormat.CSV else None
+
+    def add(self, row: dict[str, Any]) -> None:
+        from cognibill.writers import to_json
+
+        if self.fmt is OutputFormat.TABLE:
+            where = f"{row['source']}:{row['line']}" if row["line"] is not None else row["source"]
+            self.out.write(f"{where}: {row['severity']}[{row['id']}]: {row['message']}\n")
+        elif self.fmt is OutputFormat.JSON:
+            self.rows.append(row)
+        elif self.fmt is OutputFormat.NDJSON:
+            self.out.write(to_json({"type": "finding", **row}) + "\n")
+        elif self.csv is not None:
+            self.csv.write(row)
+
+    def finish(self, summary: Summary) -> None:
+        from cognibill.writers import to_json
+
+        if self.fmt is OutputFormat.JSON:
+            doc = {"findings": self.rows, "summary": summary.to_dict()}
+            self.out.write(to_json(doc, indent=2) + "\n")
+        elif self.fmt is OutputFormat.NDJSON:
+            self.out.write(to_json({"type": "summary", **summary.to_dict()}) + "\n")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("claim")(claim)
+    app.command("check")(check)

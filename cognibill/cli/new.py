@@ -1,0 +1,37 @@
+"""``cognibill new``: a commented template session file, to stdout or a path."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cognibill.errors import EntryError
+
+
+def new(
+    path: Annotated[
+        Path | None, typer.Argument(help="Write here instead of stdout.", show_default=False)
+    ] = None,
+    from_units: Annotated[
+        int | None,
+        typer.Option("--from-units", help="Pre-fill the cognitive service with these minutes."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented template session file (TOML) to fill in."""
+    from cognibill.template import render_template
+
+    text = render_template(from_units)
+    if path is None or str(path) == "-":
+        sys.stdout.write(text)
+        return
+    if path.exists() and not force:
+        raise EntryError(f"{path} exists; refusing to overwrite it", hint="add --force")
+    from cognibill.writers import atomic_output
+
+    with atomic_output(path) as stream:
+        stream.write(text)
+    sys.stderr.write(f"wrote {path}\n")

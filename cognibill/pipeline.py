@@ -1,0 +1,580 @@
+"""The claim pipeline: session files and CSV exports in, claims, rejected rows and a summary out.
+
+One streaming pass: a reader yields visits (and, for exports, rejected rows), the claim checker
+builds each visit's claim, the fee layer prices it, and the caller writes each result as it
+comes. Only the per-patient state of the cross-visit rules and the yearly therapy totals (KX)
+grow with the input. Pure: no printing, no exiting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from cognibill.claims import ClaimLine, VisitClaim, cached_units, check_visits
+from cognibill.engine.units import UnitRule
+from cognibill.errors import EntryError
+from cognibill.findings import Finding, Severity
+from cognibill.models import Visit
+from cognibill.rules.context import CheckContext
+from cognibill.rules.emit import sort_findings
+
+STDIN = "-"
+_CSV_ENDINGS = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".gz")
+
+
+class Rejected(NamedTuple):
+    """An input row that could not be used: where it is, which column, why."""
+
+    source: str
+    line: int | None
+    column: str | None
+    reason: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "line": self.line,
+            "column": self.column,
+            "reason": self.reason,
+        }
+
+
+class Claimed(NamedTuple):
+    """One visit's claim with its estimate (None when fees were not asked for)."""
+
+    claim: VisitClaim
+    estimate: Any | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimOptions:
+    """Everything a claim run needs besides its inputs (one object from the command line)."""
+
+    input_kind: str | None = None
+    """``csv`` or ``toml``; None: by file ending (and by content for stdin)."""
+    encoding: str | None = None
+    column_map: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    visit_key: tuple[str, ...] = ("patient", "date", "provider", "discipline")
+    unsorted: bool = False
+    strict: bool = False
+    payer: str | None = None
+    """The payer of visits that name none (default ``medicare``)."""
+    payers_file: Path | None = None
+    rule: UnitRule | None = None
+    ignore: frozenset[str] = frozenset()
+    today: dt.date = dataclasses.field(default_factory=dt.date.today)
+    locality: str | None = None
+    facility: bool | None = None
+    participating: bool | None = None
+    estimate: bool = True
+
+
+@dataclasses.dataclass
+class Summary:
+    """What a run read and produced; rows read = rows used + rows rejected."""
+
+    visit_key: str = ""
+    sources: list[str] = dataclasses.field(default_factory=list)
+    rows_read: int = 0
+    rows_rejected: int = 0
+    visits: int = 0
+    lines: int = 0
+    units: int = 0
+    findings: dict[str, int] = dataclasses.field(
+        default_factory=lambda: {"error": 0, "warning": 0, "info": 0}
+    )
+    allowed: list[Decimal] = dataclasses.field(default_factory=lambda: [Decimal(0), Decimal(0)])
+    payer_pays: list[Decimal] = dataclasses.field(default_factory=lambda: [Decimal(0), Decimal(0)])
+    patient_owes: list[Decimal] = dataclasses.field(
+        default_factory=lambda: [Decimal(0), Decimal(0)]
+    )
+    data_versions: set[str] = dataclasses.field(default_factory=set)
+    seconds: float = 0.0
+
+    @property
+    def rows_used(self) -> int:
+        return self.rows_read - self.rows_rejected
+
+    def add(self, item: Claimed) -> None:
+        claim = item.claim
+        self.visits += 1
+        self.lines += len(claim.lines)
+        self.units += sum(line.units for line in claim.lines)
+        for finding in claim.findings:
+            self.findings[finding.severity.value] += 1
+        estimate = item.estimate
+        if estimate is not None:
+            for total, span in (
+                (self.allowed, estimate.allowed),
+                (self.payer_pays, estimate.payer_pays),
+                (self.patient_owes, estimate.patient_owes),
+            ):
+                total[0] += span.low
+                total[1] += span.high
+            self.data_versions.add(estimate.data_version)
+
+    def to_dict(self) -> dict[str, object]:
+        def money(pair: list[Decimal]) -> str | dict[str, str]:
+            low, high = (f"{v:.2f}" for v in pair)
+            return low if low == high else {"low": low, "high": high}
+
+        return {
+            "sources": list(self.sources),
+            "visit_key": self.visit_key,
+            "rows_read": self.rows_read,
+            "rows_used": self.rows_used,
+            "rows_rejected": self.rows_rejected,
+            "visits": self.visits,
+            "lines": self.lines,
+            "units": self.units,
+            "findings": dict(self.findings),
+            "allowed": money(self.allowed),
+            "payer_pays": money(self.payer_pays),
+            "patient_owes": money(self.patient_owes),
+            "data_version": sorted(self.data_versions),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def input_kind(source: str, given: str | None) -> str | None:
+    """``csv``/``toml`` by ``--input``, else by ending; None for stdin with no ``--input``."""
+    if given is not None:
+        return given
+    if source == STDIN:
+        return None
+    lower = source.lower()
+    if lower.endswith(".toml"):
+        return "toml"
+    if lower.endswith(_CSV_ENDINGS):
+        return "csv"
+    raise EntryError(
+        f"{source}: cannot tell the kind of file from its name",
+        hint="name it .toml (session file) or .csv/.tsv/.gz (export), or pass --input csv|toml",
+    )
+
+
+def sniff_stdin(stream: IO[bytes]) -> tuple[str, IO[bytes]]:
+    """Guess csv/toml from the first bytes of stdin; returns the kind and a stream to read."""
+    import io
+
+    raw: Any = stream
+    buffered: Any = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
+    head = buffered.peek(65536)[:65536]
+    text = head.decode("utf-8", "replace").lstrip("\ufeff")
+    for text_line in text.splitlines():
+        line = text_line.strip()
+        if not line or line.startswith("#"):
+            continue
+        kind = "toml" if line.startswith("[") or ("=" in line and "," not in line) else "csv"
+        return kind, buffered
+    return "csv", buffered
+
+
+class ClaimRun:
+    """Iterate for :class:`Claimed` and :class:`Rejected` items, in input order; ``summary``
+    is complete once iteration ends."""
+
+    def __init__(
+        self,
+        sources: Sequence[str],
+        options: ClaimOptions,
+        *,
+        stdin: IO[bytes] | None = None,
+    ) -> None:
+        from cognibill.grouping import describe_visit_key, parse_visit_key
+
+        self.sources = list(sources) or [STDIN]
+        self.options = options
+        self.stdin = stdin
+        self.visit_key = parse_visit_key(options.visit_key)
+        self.summary = Summary(visit_key=describe_visit_key(self.visit_key))
+        self._pending: deque[Rejected] = deque()
+        self._contexts: dict[str, CheckContext | None] = {}
+        self._profiles: dict[str, Any] = {}
+        self._units = cached_units()
+        self._kx: Any = None
+        for source in self.sources:  # check every name before reading anything
+            if source != STDIN:
+                input_kind(source, options.input_kind)
+        if self.sources.count(STDIN) > 1:
+            raise EntryError("stdin (-) can be read only once")
+
+    # -- payers and contexts ------------------------------------------------------------------
+
+    def _payers(self) -> Mapping[str, Any]:
+        if not self._profiles:
+            from cognibill.payers import load_payers
+
+            self._profiles = dict(load_payers(self.options.payers_file))
+        return self._profiles
+
+    def default_payer(self) -> str:
+        wanted = (self.options.payer or "medicare").strip().lower()
+        if wanted not in self._payers():
+            from cognibill.payers import get_payer
+
+            get_payer(wanted, self.options.payers_file)  # raises with the known ids
+        return wanted
+
+    def _context(self, payer_id: str) -> CheckContext | None:
+        if payer_id in self._contexts:
+            return self._contexts[payer_id]
+        profile = self._payers().get(payer_id)
+        ctx = None
+        if profile is not None:
+            fee = None
+            if self.options.estimate:
+                from cognibill.fees.estimate import fee_lookup
+
+                fee = fee_lookup(
+                    profile,
+                    facility=self.options.facility,
+                    locality=self.options.locality,
+                    participating=self.options.participating,
+                )
+            ctx = CheckContext(
+                payer=profile,
+                rule=self.options.rule,
+                today=self.options.today,
+                ignore=self.options.ignore,
+                visit_key=self.summary.visit_key,
+                fee=fee,
+                units=self._units,
+            )
+        self._contexts[payer_id] = ctx
+        return ctx
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _visits(self) -> Iterator[Visit]:
+        default = self.default_payer()
+        for source in self.sources:
+            for visit in self._read(source):
+                payer, note = self._payer_of(visit.payer, default)
+                if note is not None:
+                    self._extra(visit).append(note)
+                if visit.payer != payer:
+                    extra = self._conflicts.pop(id(visit), None)
+                    visit = dataclasses.replace(visit, payer=payer)
+                    if extra:
+                        self._conflicts[id(visit)] = extra
+                yield visit
+
+    def _extra(self, visit: Visit) -> list[Finding]:
+        return self._conflicts.setdefault(id(visit), [])
+
+    def _payer_of(self, named: str | None, default: str) -> tuple[str, Finding | None]:
+        """The profile id for a visit's payer: its own id when there is a profile for it
+        (case, spaces and dashes forgiven), else the default, with an info finding."""
+        if not named or not named.strip():
+            return default, None
+        wanted = "-".join(named.strip().lower().replace("_", " ").split())
+        if wanted in self._payers():
+            return wanted, None
+        if "payer-fallback" in self.options.ignore:
+            return default, None
+        return default, Finding(
+            "payer-fallback",
+            Severity.INFO,
+            f"payer {named.strip()!r} has no profile: checked and priced as {default!r}.",
+            "Add a profile with this id (cognibill payers init), or pass --payer.",
+            "RULES.md §8",
+        )
+
+    def _reject_visit(self, visit: Visit, column: str, reason: str) -> None:
+        lines = [s.line for s in visit.services] or [visit.line]
+        for line in lines:
+            self._pending.append(Rejected(visit.source or "", line, column, reason))
+        self.summary.rows_rejected += len(lines)
+
+    def _read(self, source: str) -> Iterator[Visit]:
+        kind = input_kind(source, self.options.input_kind)
+        stream: IO[bytes] | None = None
+        if source == STDIN:
+            import sys
+
+            raw = self.stdin if self.stdin is not None else sys.stdin.buffer
+            if kind is None:
+                kind, raw = sniff_stdin(raw)
+            stream = raw
+        self.summary.sources.append("<stdin>" if source == STDIN else source)
+        if kind == "toml":
+            yield from self._read_toml(source, stream)
+        else:
+            yield from self._read_csv(source, stream)
+
+    def _read_toml(self, source: str, stream: IO[bytes] | None) -> Iterator[Visit]:
+        from cognibill.readers.session_file import read_session_file
+
+        visits = read_session_file(source, stdin=stream)  # type: ignore[arg-type]
+        self.summary.rows_read += sum(max(len(v.services), 1) for v in visits)
+        yield from visits
+
+    def _read_csv(self, source: str, stream: IO[bytes] | None) -> Iterator[Visit]:
+        from cognibill.grouping import group_visits
+        from cognibill.readers.csv_export import ExportReader
+
+        options = self.options
+        reader = ExportReader(
+            source,
+            encoding=options.encoding,
+            column_map=options.column_map,
+            strict=options.strict,
+            stdin=stream,
+        )
+        name = reader.name
+        conflicts: list[tuple[Visit, Finding]] = []
+
+        def rejected(row: Any) -> None:
+            self._pending.append(Rejected(name, row.line, row.column, row.reason))
+
+        try:
+            for visit in group_visits(
+                reader,
+                self.visit_key,
+                buffer=options.unsorted,
+                source=name,
+                on_rejected=rejected,
+                on_finding=lambda v, f: f.id in options.ignore or conflicts.append((v, f)),
+            ):
+                if conflicts:
+                    self._conflicts[id(visit)] = [f for v, f in conflicts if v is visit]
+                    conflicts.clear()
+                yield visit
+        finally:
+            self.summary.rows_read += reader.rows_read
+            self.summary.rows_rejected += reader.rows_rejected
+
+    # -- the run ------------------------------------------------------------------------------
+
+    _conflicts: dict[int, list[Finding]]
+
+    def __iter__(self) -> Iterator[Claimed | Rejected]:
+        start = time.perf_counter()
+        self._conflicts = {}
+        default = self.default_payer()
+        first_ctx = self._context(default)
+        assert first_ctx is not None
+        claims = check_visits(
+            self._visits(),
+            first_ctx,
+            context_for=lambda v: self._context(v.payer or default) or first_ctx,
+        )
+        try:
+            for claim in claims:
+                while self._pending:
+                    yield self._pending.popleft()
+                extra = self._conflicts.pop(id(claim.visit), None)
+                if extra:
+                    claim = claim.with_findings(extra)
+                item = self._price(claim)
+                self.summary.add(item)
+                yield item
+            while self._pending:
+                yield self._pending.popleft()
+        finally:
+            self.summary.seconds = time.perf_counter() - start
+
+    def _price(self, claim: VisitClaim) -> Claimed:
+        if not self.options.estimate:
+            return Claimed(claim, None)
+        from cognibill.fees.estimate import BilledLine, estimate_visit
+
+        visit = claim.visit
+        profile = self._payers()[claim.payer or visit.payer or self.default_payer()]
+        billed = [
+            BilledLine(line.code, line.units, "CQ" in line.modifiers or "CO" in line.modifiers)
+            for line in claim.lines
+        ]
+        estimate = estimate_visit(
+            billed,
+            visit.date,
+            profile,
+            place_of_service=visit.place_of_service,
+            facility=self.options.facility,
+            locality=self.options.locality,
+            participating=self.options.participating,
+        )
+        lines = tuple(
+            line.with_estimate(priced)
+            for line, priced in zip(claim.lines, estimate.lines, strict=True)
+        )
+        findings = price_findings(claim.findings, lambda code: _unit_value(claim, code))
+        if profile.tracks_kx:
+            lines, kx_findings = self._track_kx(claim, lines)
+            findings = sort_findings([*findings, *kx_findings])
+        claim = claim._replace(lines=lines, findings=findings)
+        return Claimed(claim, estimate)
+
+    def _track_kx(
+        self, claim: VisitClaim, lines: tuple[ClaimLine, ...]
+    ) -> tuple[tuple[ClaimLine, ...], list[Finding]]:
+        """Yearly therapy totals per patient (PT+SLP, OT): KX past the threshold (RULES.md §6)."""
+        from cognibill.fees.estimate import ThresholdTracker, therapy_group
+
+        if self._kx is None:
+            self._kx = ThresholdTracker()
+        visit = claim.visit
+        discipline = visit.provider.discipline
+        ignore = self.options.ignore
+        out: list[ClaimLine] = []
+        findings: list[Finding] = []
+        for line in lines:
+            group = therapy_group(
+                modifiers=line.modifiers,
+                discipline=None if discipline is None else discipline.value,
+            )
+            if group is None or line.estimate is None:
+                out.append(line)
+                continue
+            priced: Any = line.estimate
+            check = self._kx.add(visit.patient, visit.date, group, priced.allowed.low)
+            if check.needs_kx and "KX" not in line.modifiers:
+                line = line._replace(modifiers=(*line.modifiers, "KX"))
+            label = "OT" if group.value == "ot" else "PT+SLP"
+            if check.crosses_kx and "kx-threshold" not in ignore:
+                findings.append(
+                    Finding(
+                        "kx-threshold",
+                        Severity.WARNING,
+                        f"{visit.patient} {check.year} {label} therapy reaches "
+                        f"${check.after:,.2f}, past the KX threshold "
+                        f"${check.kx_threshold:,.2f}: {line.code} and the patient's "
+                        "later therapy lines this year carry KX.",
+                        "Bill KX only when the notes show the therapy is medically necessary.",
+                        "RULES.md §6",
+                        line.code,
+                    )
+                )
+            if check.crosses_review and "medical-review-threshold" not in ignore:
+                findings.append(
+                    Finding(
+                        "medical-review-threshold",
+                        Severity.INFO,
+                        f"{visit.patient} {check.year} {label} therapy reaches "
+                        f"${check.after:,.2f}, past ${check.review_threshold:,.2f}: claims may "
+                        "be picked for targeted medical review.",
+                        "Make sure the notes support medical necessity.",
+                        "RULES.md §6",
+                        line.code,
+                    )
+                )
+            out.append(line)
+        return tuple(out), findings
+
+
+def _unit_value(claim: VisitClaim, code: str) -> Decimal | None:
+    for line in claim.lines:
+        if line.code == code and line.estimate is not None and line.units:
+            priced: Any = line.estimate
+            return priced.allowed.low / line.units  # type: ignore[no-any-return]
+    return None
+
+
+def price_findings(
+    findings: Iterable[Finding], unit_value: Callable[[str], Decimal | None]
+) -> tuple[Finding, ...]:
+    """``below-minimum`` findings with the money involved, once fees are known (RULES.md §8)."""
+    out = []
+    for finding in findings:
+        if finding.id == "below-minimum" and finding.code:
+            code = finding.code.split("/")[0]
+            value = unit_value(code)
+            if value is not None:
+                finding = dataclasses.replace(
+                    finding,
+                    message=f"{finding.message} One unit of {code} pays about ${value:,.2f}.",
+                )
+        out.append(finding)
+    return tuple(out)
+
+
+def claim_rows(item: Claimed) -> list[dict[str, Any]]:
+    """The output rows of one visit: one per claim line; findings go on the line they name
+    (else the first); a visit with no billable line still gives one row, with 0 units."""
+    claim = item.claim
+    visit = claim.visit
+    discipline = visit.provider.discipline
+    base = {
+        "source": visit.source,
+        "line": visit.line,
+        "patient_id": visit.patient,
+        "date": visit.date.isoformat(),
+        "provider": visit.provider.id,
+        "discipline": None if discipline is None else discipline.value,
+        "payer": claim.payer or visit.payer,
+        "place_of_service": visit.place_of_service,
+        "rule": claim.rule.value,
+        "visit_key": claim.visit_key,
+    }
+    lines = list(claim.lines)
+    if not lines:
+        first = visit.services[0].code if visit.services else ""
+        minutes = sum(s.minutes for s in visit.services)
+        lines = [ClaimLine(first, 0, minutes)]
+    placed: list[list[Finding]] = [[] for _ in lines]
+    for finding in claim.findings:
+        index = 0
+        if finding.code:
+            codes = finding.code.split("/")
+            index = next((i for i, ln in enumerate(lines) if ln.code in codes), 0)
+        placed[index].append(finding)
+    rows = []
+    for line, found in zip(lines, placed, strict=True):
+        est: Any = line.estimate
+        rows.append(
+            {
+                **base,
+                "code": line.code,
+                "units": line.units,
+                "minutes": line.minutes,
+                "modifiers": list(line.modifiers),
+                "allowed": None if est is None else est.allowed.to_json(),
+                "payer_pays": None if est is None else est.payer_pays.to_json(),
+                "patient_owes": None if est is None else est.patient_owes.to_json(),
+                "findings": [f.to_dict() for f in found],
+            }
+        )
+    return rows
+
+
+CLAIM_CSV_FIELDS = (
+    "source",
+    "line",
+    "patient_id",
+    "date",
+    "provider",
+    "discipline",
+    "payer",
+    "place_of_service",
+    "rule",
+    "code",
+    "units",
+    "minutes",
+    "modifiers",
+    "allowed",
+    "payer_pays",
+    "patient_owes",
+    "findings",
+)
+
+
+def csv_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A claim row flattened for CSV: money ranges as ``low-high``, findings as text."""
+    out = dict(row)
+    for key in ("allowed", "payer_pays", "patient_owes"):
+        value = out.get(key)
+        if isinstance(value, dict):
+            out[key] = f"{value['low']}-{value['high']}"
+    out["findings"] = "; ".join(
+        f"{f['severity']}[{f['id']}]: {f['message']}" for f in row.get("findings", ())
+    )
+    out["modifiers"] = " ".join(row.get("modifiers", ()))
+    return out

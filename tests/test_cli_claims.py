@@ -1,0 +1,137 @@
+"""``cognibill claim`` and ``cognibill check`` through the entry point."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+SAMPLES = REPO / "sample_sessions"
+MISTAKES = str(SAMPLES / "mistakes.toml")
+CLEAN = str(SAMPLES / "clean_visit.toml")
+
+
+def test_check_prints_compiler_like_lines_and_exits_1_on_errors(cli) -> None:  # type: ignore[no-untyped-def]
+    run = cli("check", MISTAKES)
+    assert run.code == 1
+    lines = run.out.splitlines()
+    assert any(
+        line.startswith(f"{MISTAKES}:") and "error[addon-without-primary]" in line for line in lines
+    )
+    assert "rows read" in run.err  # the summary goes to stderr
+
+
+def test_check_clean_visit_has_no_findings_and_exits_0(cli) -> None:  # type: ignore[no-untyped-def]
+    run = cli("check", CLEAN)
+    assert run.code == 0
+    assert run.out == ""
+
+
+def test_fail_on_warning_and_never(cli) -> None:  # type: ignore[no-untyped-def]
+    # multi_code_day has info findings only (below-minimum, unit-tie)
+    day = str(SAMPLES / "multi_code_day.toml")
+    assert cli("check", day).code == 0
+    assert cli("check", day, "--fail-on", "info").code == 1
+    assert cli("check", MISTAKES, "--fail-on", "never").code == 0
+
+
+def test_ignore_drops_a_rule_and_rejects_an_unknown_id(cli) -> None:  # type: ignore[no-untyped-def]
+    run = cli("check", MISTAKES, "--ignore", "addon-without-primary")
+    assert "addon-without-primary" not in run.out
+    bad = cli("check", MISTAKES, "--ignore", "addon-without-primary-x")
+    assert bad.code == 2 and "no such rule" in bad.err
+
+
+def test_check_json_has_findings_and_summary(cli) -> None:  # type: ignore[no-untyped-def]
+    data = cli("check", MISTAKES, "-f", "json").json()
+    assert {f["id"] for f in data["findings"]} >= {"addon-without-primary", "deleted-code"}
+    assert (
+        data["summary"]["rows_read"]
+        == data["summary"]["rows_used"] + data["summary"]["rows_rejected"]
+    )
+
+
+def test_claim_and_units_agree_on_units_for_the_same_minutes(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """One engine: a 38-minute visit in a session file bills what `units 38` says."""
+    units = cli("units", "38", "-f", "json", "--date", "2026-03-02").json()
+    data = cli("claim", CLEAN, "-f", "json").json()
+    claim = [(x["code"], x["units"]) for x in data["lines"]]
+    assert claim == [(x["code"], x["units"]) for x in units["lines"]]
+
+
+def test_claim_json_lines_have_the_documented_fields(cli) -> None:  # type: ignore[no-untyped-def]
+    data = cli("claim", CLEAN, "-f", "json").json()
+    line = data["lines"][0]
+    for key in (
+        "patient_id",
+        "date",
+        "provider",
+        "code",
+        "units",
+        "minutes",
+        "modifiers",
+        "findings",
+    ):
+        assert key in line
+    assert line["modifiers"] == ["GN"]
+    assert data["summary"]["visits"] == 1
+    assert data["rejected"] == []
+
+
+def test_claim_ndjson_ends_with_the_summary(cli) -> None:  # type: ignore[no-untyped-def]
+    out = cli("claim", MISTAKES, "-f", "ndjson").out.splitlines()
+    kinds = [json.loads(line)["type"] for line in out]
+    assert kinds[-1] == "summary"
+    assert set(kinds[:-1]) <= {"line", "rejected"}
+
+
+def test_claim_csv_is_one_row_per_line_and_table_shows_the_lines(cli) -> None:  # type: ignore[no-untyped-def]
+    rows = list(csv.DictReader(io.StringIO(cli("claim", CLEAN, "-f", "csv").out)))
+    assert [(r["code"], r["units"], r["modifiers"]) for r in rows] == [
+        ("97129", "1", "GN"),
+        ("97130", "2", "GN"),
+    ]
+    assert "97130" in cli("claim", CLEAN).out
+
+
+def test_claim_reads_stdin_and_sniffs_toml(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(Path(CLEAN).read_bytes())))
+    data = cli("claim", "-", "-f", "json").json()
+    assert data["summary"]["visits"] == 1
+
+
+def test_a_bad_session_file_exits_3_with_file_line_messages(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[visit]]\npatient = "P-1"\ndate = 2026-13-02\n')
+    run = cli("check", str(bad))
+    assert run.code == 3
+    assert run.err.startswith(f"cognibill: error: {bad}:")
+    assert "Traceback" not in run.err
+
+
+def test_a_missing_file_exits_3(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run = cli("claim", str(tmp_path / "nope.csv"))
+    assert run.code == 3
+
+
+def test_out_writes_atomically_and_refuses_the_input(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "report.json"
+    assert cli("claim", CLEAN, "-f", "json", "--out", str(target)).code == 0
+    assert json.loads(target.read_text())["summary"]["visits"] == 1
+    copy = tmp_path / "visit.toml"
+    copy.write_bytes(Path(CLEAN).read_bytes())
+    run = cli("claim", str(copy), "--out", str(copy))
+    assert run.code == 2 and "also an input" in run.err
+    assert copy.read_bytes() == Path(CLEAN).read_bytes()
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "ndjson"])
+def test_every_claim_format_runs_on_the_sample_export(cli, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    run = cli("claim", str(SAMPLES / "export.csv"), "-f", fmt)
+    assert run.code in (0, 1)
+    assert run.out
