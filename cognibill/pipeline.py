@@ -332,6 +332,10 @@ class ClaimRun:
         name = reader.name
         conflicts: list[tuple[Visit, Finding]] = []
 
+        def conflict(visit: Visit, finding: Finding) -> None:
+            if finding.id not in options.ignore:
+                conflicts.append((visit, finding))
+
         def rejected(row: Any) -> None:
             self._pending.append(Rejected(name, row.line, row.column, row.reason))
 
@@ -342,7 +346,7 @@ class ClaimRun:
                 buffer=options.unsorted,
                 source=name,
                 on_rejected=rejected,
-                on_finding=lambda v, f: f.id in options.ignore or conflicts.append((v, f)),
+                on_finding=conflict,
             ):
                 if conflicts:
                     self._conflicts[id(visit)] = [f for v, f in conflicts if v is visit]
