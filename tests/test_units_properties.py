@@ -99,3 +99,20 @@ def test_next_unit_advice_is_true(visit: list[tuple[str, int]], rule: UnitRule) 
     now = result.total_timed_units
     assert any(with_extra(i, need) > now for i in range(len(visit)))
     assert all(with_extra(i, need - 1) <= now for i in range(len(visit)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(visits, st.sampled_from(list(UnitRule)))
+def test_explain_false_changes_nothing_but_the_trace(
+    visit: list[tuple[str, int]], rule: UnitRule
+) -> None:
+    full = compute_units(_entries(visit), rule)
+    lean = compute_units(_entries(visit), rule, explain=False)
+    assert lean.trace == ()
+    assert (lean.lines, lean.services, lean.ties, lean.findings) == (
+        full.lines,
+        full.services,
+        full.ties,
+        full.findings,
+    )
+    assert (lean.next_unit_at, lean.spare_minutes) == (full.next_unit_at, full.spare_minutes)

@@ -293,12 +293,17 @@ def compute_units(
     *,
     catalogue: Catalogue | None = None,
     unit_value: UnitValue | None = None,
+    explain: bool = True,
 ) -> UnitResult:
-    """Units for one visit under ``rule``, with lines, ties, trace, advice and findings."""
+    """Units for one visit under ``rule``, with lines, ties, trace, advice and findings.
+
+    ``explain=False`` leaves the trace empty (batch work never shows it; the units, ties,
+    advice and findings are the same).
+    """
     catalogue = catalogue or load_catalogue()
     services = _pool(entries, catalogue)
     trace: list[str] = []
-    timed = [s for s in services if s.timed]
+    timed = [s for s in services if s.kind is Kind.TIMED]
     total = sum(s.minutes for s in timed)
     if total > MAX_MINUTES:
         raise EntryError(
@@ -310,86 +315,126 @@ def compute_units(
     # Untimed and per-hour codes never enter the pool (§4).
     for s in services:
         if s.kind is Kind.UNTIMED:
-            done[s.service] = _replace(s, units=1)
-            trace.append(
-                f"{s.service}: untimed, 1 unit per visit whatever the minutes (RULES.md §4)."
-            )
+            done[s.service] = ServiceUnits(s.service, s.codes, s.kind, s.minutes, 1)
+            if explain:
+                trace.append(
+                    f"{s.service}: untimed, 1 unit per visit whatever the minutes (RULES.md §4)."
+                )
         elif s.kind is Kind.HOURLY:
             units = hourly_units(s.minutes)
-            done[s.service] = _replace(s, units=units)
-            trace.append(
-                f"{s.service}: per-hour code, {s.minutes} min -> {units} unit(s) "
-                "(CPT midpoint of 31 minutes per hour; derived, RULES.md is silent)."
-            )
+            done[s.service] = ServiceUnits(s.service, s.codes, s.kind, s.minutes, units)
+            if explain:
+                trace.append(
+                    f"{s.service}: per-hour code, {s.minutes} min -> {units} unit(s) "
+                    "(CPT midpoint of 31 minutes per hour; derived, RULES.md is silent)."
+                )
 
     blocked = [
-        _replace(s, blocks=s.minutes // UNIT_MINUTES, leftover=s.minutes % UNIT_MINUTES)
+        ServiceUnits(
+            s.service,
+            s.codes,
+            s.kind,
+            s.minutes,
+            0,
+            s.minutes // UNIT_MINUTES,
+            s.minutes % UNIT_MINUTES,
+        )
         for s in timed
     ]
     cms_total = units_for_minutes(total)
     if rule is UnitRule.CMS:
-        trace.append(
-            f"CMS total-time rule (RULES.md §2): {total} timed minutes -> {cms_total} unit(s) "
-            f"((minutes + 7) // 15)."
-        )
-        for s in blocked:
-            trace.append(
-                f"{_label(s)}: {s.minutes} min = {s.blocks} whole 15-minute block(s), "
-                f"{s.leftover} min left over."
-            )
         blocks = sum(s.blocks for s in blocked)
         owed = cms_total - blocks
+        if explain:
+            trace.append(
+                f"CMS total-time rule (RULES.md §2): {total} timed minutes -> {cms_total} "
+                "unit(s) ((minutes + 7) // 15)."
+            )
+            for s in blocked:
+                trace.append(
+                    f"{_label(s)}: {s.minutes} min = {s.blocks} whole 15-minute block(s), "
+                    f"{s.leftover} min left over."
+                )
+            trace.append(
+                f"{cms_total} unit(s) - {blocks} block(s) = {owed} unit(s) owed "
+                "to the largest leftovers."
+            )
         candidates = [s for s in blocked if s.leftover > 0]
-        trace.append(
-            f"{cms_total} unit(s) - {blocks} block(s) = {owed} unit(s) owed "
-            "to the largest leftovers."
-        )
         chosen, ties = _allocate_leftovers(candidates, owed, unit_value)
         for s in blocked:
             extra = 1 if s.service in chosen else 0
-            done[s.service] = _replace(s, extra=extra, units=s.blocks + extra)
-            if extra:
+            done[s.service] = ServiceUnits(
+                s.service, s.codes, s.kind, s.minutes, s.blocks + extra, s.blocks, s.leftover, extra
+            )
+            if extra and explain:
                 trace.append(f"Extra unit -> {_label(s)} ({s.leftover} min left over).")
     else:
-        trace.append(
-            f"{rule.long_name} (RULES.md §3): each code on its own, (minutes + 7) // 15; "
-            "leftovers of different codes are never combined."
-        )
-        midpoint = [_replace(s, extra=1 if s.leftover >= MIDPOINT else 0) for s in blocked]
-        for s in midpoint:
+        if explain:
             trace.append(
-                f"{_label(s)}: {s.minutes} min = {s.blocks} block(s) + {s.leftover} min left over "
-                f"-> {s.blocks + s.extra} unit(s)."
+                f"{rule.long_name} (RULES.md §3): each code on its own, (minutes + 7) // 15; "
+                "leftovers of different codes are never combined."
             )
+        midpoint = [
+            ServiceUnits(
+                s.service,
+                s.codes,
+                s.kind,
+                s.minutes,
+                0,
+                s.blocks,
+                s.leftover,
+                1 if s.leftover >= MIDPOINT else 0,
+            )
+            for s in blocked
+        ]
+        if explain:
+            for s in midpoint:
+                trace.append(
+                    f"{_label(s)}: {s.minutes} min = {s.blocks} block(s) + {s.leftover} min "
+                    f"left over -> {s.blocks + s.extra} unit(s)."
+                )
         removed: set[str] = set()
         if rule is UnitRule.AMA_CAPPED:
             per_code = sum(s.blocks + s.extra for s in midpoint)
             excess = per_code - cms_total
-            trace.append(
-                f"Cap: per-code total {per_code} vs CMS total {cms_total} for {total} minutes"
-                + (
-                    f": {excess} unit(s) taken back from the smallest leftovers."
-                    if excess > 0
-                    else "."
+            if explain:
+                trace.append(
+                    f"Cap: per-code total {per_code} vs CMS total {cms_total} for {total} minutes"
+                    + (
+                        f": {excess} unit(s) taken back from the smallest leftovers."
+                        if excess > 0
+                        else "."
+                    )
                 )
-            )
             earned = [s for s in midpoint if s.extra]
             removed, ties = _allocate_leftovers(earned, excess, unit_value, take_back=True)
-            for name in sorted(removed, key=_service_order):
-                trace.append(
-                    f"Unit taken back from {'97129/97130' if name == COGNITIVE else name}."
-                )
+            if explain:
+                for name in sorted(removed, key=_service_order):
+                    trace.append(
+                        f"Unit taken back from {'97129/97130' if name == COGNITIVE else name}."
+                    )
         for s in midpoint:
             cut = 1 if s.service in removed else 0
-            done[s.service] = _replace(s, removed=cut, units=s.blocks + s.extra - cut)
-    for tie in ties:
-        trace.append(
-            f"Tie: {', '.join(tie.candidates)} each have {tie.leftover} min left over for "
-            f"{tie.units} unit(s); {tie.action} {', '.join(tie.chosen)} by {tie.reason}. "
-            "Either may bill it (RULES.md §2.5)."
-        )
+            done[s.service] = ServiceUnits(
+                s.service,
+                s.codes,
+                s.kind,
+                s.minutes,
+                s.blocks + s.extra - cut,
+                s.blocks,
+                s.leftover,
+                s.extra,
+                cut,
+            )
+    if explain:
+        for tie in ties:
+            trace.append(
+                f"Tie: {', '.join(tie.candidates)} each have {tie.leftover} min left over for "
+                f"{tie.units} unit(s); {tie.action} {', '.join(tie.chosen)} by {tie.reason}. "
+                "Either may bill it (RULES.md §2.5)."
+            )
     final = [done[s.service] for s in services]
-    timed_final = [s for s in final if s.timed]
+    timed_final = [s for s in final if s.kind is Kind.TIMED]
     timed_units = sum(s.units for s in timed_final)
     next_at, spare = _advice(rule, total, timed_final)
     findings = _findings(rule, final, ties, total)
@@ -407,12 +452,6 @@ def compute_units(
     )
 
 
-def _replace(s: ServiceUnits, **changes: object) -> ServiceUnits:
-    from dataclasses import replace
-
-    return replace(s, **changes)  # type: ignore[arg-type]
-
-
 def _advice(rule: UnitRule, total: int, timed: list[ServiceUnits]) -> tuple[int | None, int | None]:
     """When the next unit comes, and how many minutes could go before one is lost."""
     if not timed:
@@ -421,15 +460,18 @@ def _advice(rule: UnitRule, total: int, timed: list[ServiceUnits]) -> tuple[int 
         units = units_for_minutes(total)
         margin = total - (UNIT_MINUTES * units - MIDPOINT + 1) if units else None
         return UNIT_MINUTES * units + MIDPOINT, margin
-    # Per code: try each service alone gaining (or losing) minutes. One service always gains a
-    # unit within 15 more minutes and loses one within 15 fewer, so the search is bounded.
+    if rule is UnitRule.AMA:
+        # Per code: the nearest next unit of any one code; the tightest code's margin.
+        to_next = min(UNIT_MINUTES * s.units + MIDPOINT - s.minutes for s in timed)
+        margins = [s.minutes - (UNIT_MINUTES * s.units - MIDPOINT + 1) for s in timed if s.units]
+        return total + to_next, (min(margins) if margins else None)
+    # Capped per code: try each service alone gaining (or losing) minutes. One service always
+    # gains a unit within 15 more minutes and loses one within 15 fewer: the search is bounded.
     minutes = [s.minutes for s in timed]
 
     def count(ms: list[int]) -> int:
         per_code = sum(units_for_minutes(m) for m in ms)
-        return (
-            min(per_code, units_for_minutes(sum(ms))) if rule is UnitRule.AMA_CAPPED else per_code
-        )
+        return min(per_code, units_for_minutes(sum(ms)))
 
     now = count(minutes)
 
@@ -451,7 +493,7 @@ def _advice(rule: UnitRule, total: int, timed: list[ServiceUnits]) -> tuple[int 
             if k <= minutes[i] and count(changed(i, -k)) < now
         ]
         cms_units = units_for_minutes(total)
-        if rule is UnitRule.AMA_CAPPED and now == cms_units:
+        if now == cms_units:
             # Held at the CMS total: losing minutes from any mix of codes can drop it.
             losses.append(total - (UNIT_MINUTES * cms_units - MIDPOINT + 1) + 1)
         spare = min(losses) - 1
