@@ -500,9 +500,30 @@ def price_findings(
     return tuple(out)
 
 
+def _placed(claim: VisitClaim) -> list[tuple[ClaimLine, list[Finding]]]:
+    """The visit's claim lines, each with the findings that name its code (the rest go on the
+    first line); a visit with no billable line still gives one line, with 0 units."""
+    visit = claim.visit
+    lines = list(claim.lines)
+    if not lines:
+        first = visit.services[0].code if visit.services else ""
+        lines = [ClaimLine(first, 0, sum(s.minutes for s in visit.services))]
+    placed: list[list[Finding]] = [[] for _ in lines]
+    for finding in claim.findings:
+        index = 0
+        if finding.code and len(lines) > 1:
+            codes = finding.code.split("/")
+            index = next((i for i, ln in enumerate(lines) if ln.code in codes), 0)
+        placed[index].append(finding)
+    return list(zip(lines, placed, strict=True))
+
+
+def _money(span: Any) -> Any:
+    return None if span is None else span.to_json()
+
+
 def claim_rows(item: Claimed) -> list[dict[str, Any]]:
-    """The output rows of one visit: one per claim line; findings go on the line they name
-    (else the first); a visit with no billable line still gives one row, with 0 units."""
+    """The output rows of one visit (JSON and NDJSON): one per claim line."""
     claim = item.claim
     visit = claim.visit
     discipline = visit.provider.discipline
@@ -518,20 +539,8 @@ def claim_rows(item: Claimed) -> list[dict[str, Any]]:
         "rule": claim.rule.value,
         "visit_key": claim.visit_key,
     }
-    lines = list(claim.lines)
-    if not lines:
-        first = visit.services[0].code if visit.services else ""
-        minutes = sum(s.minutes for s in visit.services)
-        lines = [ClaimLine(first, 0, minutes)]
-    placed: list[list[Finding]] = [[] for _ in lines]
-    for finding in claim.findings:
-        index = 0
-        if finding.code:
-            codes = finding.code.split("/")
-            index = next((i for i, ln in enumerate(lines) if ln.code in codes), 0)
-        placed[index].append(finding)
     rows = []
-    for line, found in zip(lines, placed, strict=True):
+    for line, found in _placed(claim):
         est: Any = line.estimate
         rows.append(
             {
@@ -540,13 +549,57 @@ def claim_rows(item: Claimed) -> list[dict[str, Any]]:
                 "units": line.units,
                 "minutes": line.minutes,
                 "modifiers": list(line.modifiers),
-                "allowed": None if est is None else est.allowed.to_json(),
-                "payer_pays": None if est is None else est.payer_pays.to_json(),
-                "patient_owes": None if est is None else est.patient_owes.to_json(),
+                "allowed": None if est is None else _money(est.allowed),
+                "payer_pays": None if est is None else _money(est.payer_pays),
+                "patient_owes": None if est is None else _money(est.patient_owes),
                 "findings": [f.to_dict() for f in found],
             }
         )
     return rows
+
+
+def _csv_money(span: Any) -> str:
+    if span is None:
+        return ""
+    if span.low == span.high:
+        return f"{span.low:.2f}"
+    return f"{span.low:.2f}-{span.high:.2f}"
+
+
+def claim_csv_values(item: Claimed) -> list[list[Any]]:
+    """The CSV rows of one visit, in ``CLAIM_CSV_FIELDS`` order: money ranges as ``low-high``,
+    modifiers space-separated, findings as ``severity[id]: message`` joined by ``; ``."""
+    claim = item.claim
+    visit = claim.visit
+    discipline = visit.provider.discipline
+    head = [
+        visit.source,
+        visit.line,
+        visit.patient,
+        visit.date.isoformat(),
+        visit.provider.id,
+        None if discipline is None else discipline.value,
+        claim.payer or visit.payer,
+        visit.place_of_service,
+        claim.rule.value,
+    ]
+    out = []
+    for line, found in _placed(claim):
+        est: Any = line.estimate
+        out.append(
+            [
+                *head,
+                line.code,
+                line.units,
+                line.minutes,
+                " ".join(line.modifiers),
+                "" if est is None else _csv_money(est.allowed),
+                "" if est is None else _csv_money(est.payer_pays),
+                "" if est is None else _csv_money(est.patient_owes),
+                "; ".join(f"{f.severity.value}[{f.id}]: {f.message}" for f in found),
+            ]
+        )
+    return out
 
 
 CLAIM_CSV_FIELDS = (
@@ -568,17 +621,3 @@ CLAIM_CSV_FIELDS = (
     "patient_owes",
     "findings",
 )
-
-
-def csv_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A claim row flattened for CSV: money ranges as ``low-high``, findings as text."""
-    out = dict(row)
-    for key in ("allowed", "payer_pays", "patient_owes"):
-        value = out.get(key)
-        if isinstance(value, dict):
-            out[key] = f"{value['low']}-{value['high']}"
-    out["findings"] = "; ".join(
-        f"{f['severity']}[{f['id']}]: {f['message']}" for f in row.get("findings", ())
-    )
-    out["modifiers"] = " ".join(row.get("modifiers", ()))
-    return out

@@ -129,6 +129,17 @@ class CsvWriter:
         )
         self.count += 1
 
+    def write_values(self, values: Sequence[object]) -> None:
+        """One row given as values in ``fields`` order (no mapping to build: the batch path)."""
+        safe = _SAFE_START
+        self._writer.writerow(
+            [
+                v if type(v) is int or (type(v) is str and v[:1] in safe) else csv_cell(v)
+                for v in values
+            ]
+        )
+        self.count += 1
+
     def write_all(self, rows: Iterable[Mapping[str, object]]) -> int:
         """Write every row; returns how many this call wrote."""
         before = self.count

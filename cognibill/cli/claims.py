@@ -285,7 +285,7 @@ def claim(
 
 def _emit(run: ClaimRun, fmt: OutputFormat, stream: Any) -> list[Rejected]:
     """Write the claim report in ``fmt``; returns the rejected rows (for stderr / --errors)."""
-    from cognibill.pipeline import CLAIM_CSV_FIELDS, Claimed, Rejected, claim_rows, csv_row
+    from cognibill.pipeline import CLAIM_CSV_FIELDS, Claimed, Rejected, claim_csv_values, claim_rows
 
     rejected: list[Rejected] = []
     if fmt is OutputFormat.TABLE:
@@ -305,8 +305,8 @@ def _emit(run: ClaimRun, fmt: OutputFormat, stream: Any) -> list[Rejected]:
         writer = CsvWriter(stream, CLAIM_CSV_FIELDS)
         for item in run:
             if isinstance(item, Claimed):
-                for row in claim_rows(item):
-                    writer.write(csv_row(row))
+                for values in claim_csv_values(item):
+                    writer.write_values(values)
             else:
                 rejected.append(item)
         return rejected
