@@ -16,7 +16,8 @@ try:
     main(sys.argv[1:])
 except SystemExit:
     pass
-watch = ("pydantic", "tomli_w", "cognibill.readers", "cognibill.rules", "cognibill.template")
+watch = ("pydantic", "tomli_w", "cognibill.readers", "cognibill.rules", "cognibill.template",
+         "cognibill.pipeline")
 heavy = [m for m in watch if m in sys.modules]
 sys.stderr.write(json.dumps({"heavy": heavy, "catalogue": load_catalogue.cache_info().currsize}))
 """
@@ -43,3 +44,22 @@ def test_command_help_touches_no_data_no_toml_writer_and_no_session_models() -> 
 
 def test_units_38_does_not_import_the_toml_writer_or_session_models() -> None:
     assert [m for m in _probe("units", "38")["heavy"] if m != "pydantic"] == []  # type: ignore[attr-defined]
+
+
+def test_units_38_builds_only_its_own_command_module() -> None:
+    """Only the command being run is imported and built (lazy registration)."""
+    probe = """
+import sys
+from cognibill.cli import main
+try:
+    main(["units", "38"])
+except SystemExit:
+    pass
+sys.stderr.write(str(sorted(m for m in sys.modules if m.startswith("cognibill.cli."))))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    loaded = done.stderr.strip().splitlines()[-1]
+    assert "cognibill.cli.claims" not in loaded and "cognibill.cli.money" not in loaded
+    assert "cognibill.cli.units" in loaded

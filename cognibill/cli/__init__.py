@@ -12,16 +12,9 @@ from cognibill import __version__
 from cognibill.errors import CognibillError, InputError
 from cognibill.exitcodes import ExitCode
 
-app = typer.Typer(
-    name="cognibill",
-    help=(
-        "Units, claim checks and estimates for time-based therapy codes, "
-        "built around cognitive rehabilitation (97129/97130)."
-    ),
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+_HELP = (
+    "Units, claim checks and estimates for time-based therapy codes, "
+    "built around cognitive rehabilitation (97129/97130)."
 )
 
 _state = {"debug": False}
@@ -33,7 +26,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: Annotated[
         bool,
@@ -47,18 +39,55 @@ def _root(
     _state["debug"] = debug or bool(os.environ.get("COGNIBILL_DEBUG"))
 
 
-def _register() -> None:
-    from cognibill.cli import claims, codes, money, new, rules, units
+# Command -> the module that registers it, in the order `--help` lists them. Only the module
+# of the command being run is imported and built: start-up is a feature.
+_MODULES = ("units", "claims", "new", "rules", "codes", "money")
+_COMMANDS = {
+    "units": "units",
+    "ranges": "units",
+    "claim": "claims",
+    "check": "claims",
+    "new": "new",
+    "rules": "rules",
+    "codes": "codes",
+    "fees": "money",
+    "localities": "money",
+    "payers": "money",
+}
 
-    units.register(app)
-    claims.register(app)
-    money.register(app)
-    app.command("codes")(codes.codes)
-    app.command("rules")(rules.rules)
-    app.command("new")(new.new)
+
+def _command_in(argv: list[str]) -> str | None:
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg
+    return None
 
 
-_register()
+def make_app(argv: list[str] | None = None) -> typer.Typer:
+    """The Typer app with the command in ``argv`` (all commands when none is named)."""
+    import importlib
+
+    app = typer.Typer(
+        name="cognibill",
+        help=_HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    app.callback()(_root)
+    wanted = _COMMANDS.get(_command_in(argv or []) or "")
+    for name in _MODULES:
+        if wanted is None or name == wanted:
+            importlib.import_module(f"cognibill.cli.{name}").register(app)
+    return app
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``cognibill.cli.app``: the app with every command (docs tests, introspection)."""
+    if name == "app":
+        return make_app()
+    raise AttributeError(name)
 
 
 def _fail(message: str, hint: str | None, code: ExitCode) -> NoReturn:
@@ -73,7 +102,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the app; turn every user error into a message and an exit code."""
     _state["debug"] = False
     try:
-        app(args=argv, prog_name="cognibill")
+        args = sys.argv[1:] if argv is None else argv
+        make_app(args)(args=args, prog_name="cognibill")
     except CognibillError as exc:
         for line in exc.lines() if isinstance(exc, InputError) else [exc.message]:
             sys.stderr.write(f"cognibill: error: {line}\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typer
+
 from cognibill.cli.common import FormatOption, out_console, require_format, write_csv, write_json
 from cognibill.formats import OutputFormat
 
@@ -51,3 +53,7 @@ def codes(fmt: FormatOption = OutputFormat.TABLE) -> None:
                 valid = f"deleted {r['deleted_on']} → {r['replaced_by']}"
             table.add_row(r["code"], r["label"], r["kind"], r["family"], valid)
         out_console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("codes")(codes)

@@ -35,3 +35,7 @@ def new(
     with atomic_output(path) as stream:
         stream.write(text)
     sys.stderr.write(f"wrote {path}\n")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("new")(new)

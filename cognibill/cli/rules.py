@@ -57,3 +57,7 @@ def rules(
             console.print(f"{label}: {text}", markup=False)
     console.print("Example:", markup=False)
     console.print(r.example, markup=False, highlight=False, soft_wrap=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("rules")(rules)
