@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -402,7 +403,15 @@ def builtin_ids() -> tuple[str, ...]:
 
 
 def user_config_file() -> Path:
-    """``payers.toml`` in the user config directory (imports platformdirs only when called)."""
+    """``payers.toml`` in the user config directory.
+
+    On Linux this is the XDG rule that platformdirs applies (``$XDG_CONFIG_HOME`` or
+    ``~/.config``), computed here because importing platformdirs costs ~4 ms on every
+    ``cognibill units`` run; other platforms ask platformdirs (a test checks they agree).
+    """
+    if sys.platform.startswith("linux"):
+        base = os.environ.get("XDG_CONFIG_HOME", "").strip() or os.path.expanduser("~/.config")
+        return Path(base) / "cognibill" / "payers.toml"
     import platformdirs
 
     return Path(platformdirs.user_config_dir("cognibill")) / "payers.toml"

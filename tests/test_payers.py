@@ -34,8 +34,12 @@ NO_ENV: dict[str, str] = {}
 
 @pytest.fixture(autouse=True)
 def _no_user_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Never read the real user config dir: point platformdirs at an empty folder."""
-    monkeypatch.setattr(platformdirs, "user_config_dir", lambda *a, **k: str(tmp_path / "config"))
+    """Never read the real user config dir: point XDG (Linux) and platformdirs at an empty
+    folder."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(
+        platformdirs, "user_config_dir", lambda *a, **k: str(tmp_path / "xdg" / "cognibill")
+    )
     monkeypatch.delenv(PAYERS_ENV, raising=False)
 
 
@@ -156,8 +160,8 @@ def test_path_given_wins_over_the_environment_variable() -> None:
 
 
 def test_user_file_from_the_config_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    config = tmp_path / "config"
-    config.mkdir()
+    config = tmp_path / "xdg" / "cognibill"
+    config.mkdir(parents=True)
     (config / "payers.toml").write_text((PAYERS / "override_medicare.toml").read_text())
     assert user_payers_file(environ=NO_ENV) == config / "payers.toml"
     assert get_payer("acme", environ=NO_ENV).name == "Acme Health"
@@ -319,6 +323,16 @@ def test_default_national_estimate_reads_no_gpcis(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in (PAYERS_ENV, "COGNIBILL_FEE_DATA")}
     env["XDG_CONFIG_HOME"] = str(tmp_path)  # an empty user config dir
     probe = _probe(env)
-    assert probe["loaded"] == ["platformdirs"]  # looked up the config dir, nothing heavier
+    # looked up the config dir without importing platformdirs on Linux; nothing heavier
+    assert probe["loaded"] == ([] if sys.platform.startswith("linux") else ["platformdirs"])
     assert probe["gpci_read"] is False
     assert Decimal(str(probe["allowed"])) > 0
+
+
+def test_user_config_file_is_where_platformdirs_puts_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cognibill.payers import user_config_file
+
+    for xdg in ("", "/tmp/xdg-config"):
+        monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
+        expected = Path(platformdirs.PlatformDirs("cognibill").user_config_dir) / "payers.toml"
+        assert user_config_file() == expected
