@@ -272,18 +272,24 @@ class ClaimRun:
 
     def _payer_of(self, named: str | None, default: str) -> tuple[str, Finding | None]:
         """The profile id for a visit's payer: its own id when there is a profile for it
-        (case, spaces and dashes forgiven), else the default, with an info finding."""
+        (case, spaces and dashes forgiven). A visit that names no payer gets the default
+        (``--payer``, else medicare); one that names a payer with no profile gets ``--payer``
+        when given, else ``commercial`` (an unknown named plan is almost never Medicare Part B),
+        with an info finding."""
         if not named or not named.strip():
             return default, None
         wanted = "-".join(named.strip().lower().replace("_", " ").split())
         if wanted in self._payers():
             return wanted, None
+        fallback = default if self.options.payer else "commercial"
+        if fallback not in self._payers():
+            fallback = default
         if "payer-fallback" in self.options.ignore:
-            return default, None
-        return default, Finding(
+            return fallback, None
+        return fallback, Finding(
             "payer-fallback",
             Severity.INFO,
-            f"payer {named.strip()!r} has no profile: checked and priced as {default!r}.",
+            f"payer {named.strip()!r} has no profile: checked and priced as {fallback!r}.",
             "Add a profile with this id (cognibill payers init), or pass --payer.",
             "RULES.md §8",
         )

@@ -103,3 +103,13 @@ def test_visit_field_conflict_edge_rows_that_agree_and_ignore(tmp_path: Path) ->
         _two_rows(tmp_path, "commercial"), ignore=frozenset({"visit-field-conflict"})
     )
     assert "visit-field-conflict" not in _ids(ignored)
+
+
+def test_payer_fallback_without_payer_option_is_commercial_not_medicare(tmp_path: Path) -> None:
+    """An unknown named plan (Aetna) must not be checked under Medicare's rules."""
+    (claim,) = _claims(_export(tmp_path, 1, payer="Aetna"))
+    assert claim.claim.payer == "commercial"
+    assert claim.claim.rule.value == "ama"
+    assert "'Aetna' has no profile: checked and priced as 'commercial'" in " ".join(
+        f.message for f in claim.claim.findings
+    )

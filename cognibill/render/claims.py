@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -21,7 +22,9 @@ def render_claims(
     the rejected rows."""
     from cognibill.pipeline import claim_rows
 
-    console = Console(file=stream, highlight=False, soft_wrap=False)
+    # A file or a pipe gets a wide table (one line per claim line) unless COLUMNS says otherwise.
+    wide = not stream.isatty() and "COLUMNS" not in os.environ
+    console = Console(file=stream, highlight=False, soft_wrap=False, width=130 if wide else None)
     table = Table(title="Claim lines", title_justify="left")
     for name, justify in (
         ("Patient", "left"),
@@ -32,9 +35,9 @@ def render_claims(
         ("Min", "right"),
         ("Modifiers", "left"),
         ("Allowed", "right"),
-        ("Findings", "left"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    table.add_column("Findings", overflow="fold")
     for item in items:
         for i, row in enumerate(claim_rows(item)):
             first = i == 0

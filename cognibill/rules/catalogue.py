@@ -423,12 +423,13 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         "payer-fallback",
         _I,
-        "A visit whose payer has no profile: it is checked and priced with the default payer.",
+        "A visit whose payer has no profile: it is checked and priced as --payer, else as "
+        "commercial.",
         "Add a profile with that id (cognibill payers init) or choose the default with --payer.",
         "RULES.md §8",
         'A visit with payer = "acme-health" and no profile of that id:\n'
         "# -> info[payer-fallback]: payer 'acme-health' has no profile: checked and priced as "
-        "'medicare'.",
+        "'commercial'.",
     ),
     Rule(
         "invalid-minutes",
