@@ -8,8 +8,9 @@ visits (97129 twice on a date, the 10th treatment day).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from functools import lru_cache
-from typing import NamedTuple
+from decimal import Decimal
+from functools import lru_cache, partial
+from typing import Any, NamedTuple
 
 from cognibill.catalogue import COGNITIVE, COGNITIVE_PRIMARY
 from cognibill.engine.units import Entry, UnitResult, UnitRule, UnitValue, compute_units
@@ -17,14 +18,19 @@ from cognibill.errors import EntryError
 from cognibill.findings import Finding, Severity
 from cognibill.models import Discipline, Service, Visit
 from cognibill.rules.codes import (
-    ServiceInput,
+    PreparedVisit,
     check_adaptive,
     check_billed_units,
     check_cognitive,
     check_daily_caps,
     prepare,
 )
-from cognibill.rules.context import DEFAULT_VISIT_KEY, CheckContext, UnitsFunction
+from cognibill.rules.context import (
+    DEFAULT_VISIT_KEY,
+    CheckContext,
+    CodeMinutes,
+    UnitsFunction,
+)
 from cognibill.rules.emit import Emitter, sort_findings
 from cognibill.rules.history import VisitHistory
 from cognibill.rules.plan import check_plan
@@ -137,24 +143,63 @@ class VisitClaim(NamedTuple):
 def cached_units(maxsize: int = 65_536) -> UnitsFunction:
     """A units engine that remembers results for repeated minute patterns (batch work).
 
-    Unit values only ever break ties (RULES.md §2.5), and they depend on the visit (date,
-    payer), so a cached result is reused unless it has a tie and values are known; then the
-    visit's own values decide it.
+    The key is the visit's minutes per code, summed and sorted, with the rule: the engine pools
+    a service's minutes and ignores the order of entries, so this is exact. Results carry no
+    explanation trace (a batch shows none). Unit values only ever break ties (RULES.md §2.5),
+    and they depend on the visit (date, payer), so a result with a tie is reused for a visit
+    only when the values the engine asked for are the same; otherwise that visit's values
+    decide it, and the answer is remembered too. At most ``maxsize`` results of each kind.
     """
 
     @lru_cache(maxsize=maxsize)
-    def cached(entries: tuple[Entry, ...], rule: UnitRule) -> UnitResult:
-        return compute_units(entries, rule)
+    def plain(minutes: CodeMinutes, rule: UnitRule) -> UnitResult:
+        return _engine(minutes, rule, None)
 
-    def units(
-        entries: tuple[Entry, ...], rule: UnitRule, unit_value: UnitValue | None
-    ) -> UnitResult:
-        result = cached(entries, rule)
-        if result.ties and unit_value is not None:
-            return compute_units(entries, rule, unit_value=unit_value)
+    # (minutes, rule) -> (codes the engine asked the value of, {their values: result})
+    valued: dict[
+        tuple[CodeMinutes, UnitRule], tuple[tuple[str, ...], dict[tuple[Any, ...], UnitResult]]
+    ]
+    valued = {}
+
+    def units(minutes: CodeMinutes, rule: UnitRule, unit_value: UnitValue | None) -> UnitResult:
+        result = plain(minutes, rule)
+        if not result.ties or unit_value is None:
+            return result
+        key = (minutes, rule)
+        known = valued.get(key)
+        if known is not None:
+            found = known[1].get(tuple(unit_value(code) for code in known[0]))
+            if found is not None:
+                return found
+        asked: list[str] = []
+        answers: list[Any] = []
+
+        def recording(code: str) -> Decimal | None:
+            value = unit_value(code)
+            asked.append(code)
+            answers.append(value)
+            return value
+
+        # The engine is deterministic: the same answers to the same questions give the same
+        # result, so the questions it asked and the answers it got are a complete key.
+        result = _engine(minutes, rule, recording)
+        codes = tuple(asked)
+        if known is None or known[0] != codes or len(known[1]) >= _VARIANTS:
+            if len(valued) >= maxsize:
+                valued.clear()
+            known = valued[key] = (codes, {})
+        known[1][tuple(answers)] = result
         return result
 
     return units
+
+
+_VARIANTS = 64
+"""Unit values remembered per tied minute pattern (one per fee schedule and place, in practice)."""
+
+def _engine(minutes: CodeMinutes, rule: UnitRule, unit_value: UnitValue | None) -> UnitResult:
+    entries = [Entry(code, count) for code, count in minutes]
+    return compute_units(entries, rule, unit_value=unit_value, explain=False)
 
 
 def build_claim(visit: Visit, ctx: CheckContext) -> VisitClaim:
@@ -180,27 +225,24 @@ def check_visits(
         yield _build(visit, ctx if context_for is None else context_for(visit), history)
 
 
-def _units(entries: list[Entry], ctx: CheckContext, visit: Visit, emit: Emitter) -> UnitResult:
+def _units(prepared: PreparedVisit, ctx: CheckContext, visit: Visit, emit: Emitter) -> UnitResult:
     rule = ctx.unit_rule
     fee = ctx.fee
     unit_value: UnitValue | None = None
     if fee is not None:
-        unit_value = lambda code: fee(visit, code)  # noqa: E731 - the visit is bound here
+        unit_value = partial(fee, visit)
     try:
         if ctx.units is not None:
-            return ctx.units(tuple(entries), rule, unit_value)
-        return compute_units(entries, rule, unit_value=unit_value)
+            return ctx.units(prepared.minutes_key(), rule, unit_value)
+        return compute_units(prepared.entries, rule, unit_value=unit_value)
     except EntryError as exc:
         emit.add("invalid-minutes", f"{exc.message}; no units were computed for this visit.")
-        return compute_units((), rule)
+        return _no_units(rule)
 
 
-def _needs_plan(services: Iterable[ServiceInput], discipline: Discipline | None) -> bool:
-    """Therapy needs a plan of care; a physician, NP, CNS, PA or psychologist billing only
-    "sometimes therapy" codes (97129/97130) outside a plan does not (RULES.md §6, §7)."""
-    if discipline in PRACTITIONERS:
-        return any(s.facts.therapy == "always" for s in services)
-    return any(s.facts.therapy is not None for s in services)
+@lru_cache(maxsize=8)
+def _no_units(rule: UnitRule) -> UnitResult:
+    return compute_units((), rule)
 
 
 def _build(visit: Visit, ctx: CheckContext, history: VisitHistory | None) -> VisitClaim:
@@ -208,28 +250,30 @@ def _build(visit: Visit, ctx: CheckContext, history: VisitHistory | None) -> Vis
     emit = Emitter(ctx.ignore)
     prepared = prepare(visit, emit)
     services = prepared.services
-    result = _units(prepared.entries, ctx, visit, emit)
+    result = _units(prepared, ctx, visit, emit)
     payer = ctx.payer
     discipline = visit.provider.discipline
     under_plan = visit.plan_of_care is not None
     lines: list[ClaimLine] = []
-    modifiers_of: dict[str, tuple[str, ...]] = {}
+    mods: tuple[str, ...] = ()
+    last_key = ""
     bills_primary = False
     cognitive_units = 0
     for line in result.lines:
-        if line.units <= 0:
+        units = line.units
+        if units <= 0:
             continue
         key = line.service
-        if key == COGNITIVE:
-            cognitive_units += line.units
-        mods = modifiers_of.get(key)
-        if mods is None:
-            mods = modifiers_of[key] = line_modifiers(
+        if key != last_key:  # one service's lines come together (97129, then 97130)
+            last_key = key
+            mods = line_modifiers(
                 emit, services[key], discipline, under_plan=under_plan, payer=payer
             )
-        if line.code == COGNITIVE_PRIMARY:
-            bills_primary = True
-        lines.append(ClaimLine(line.code, line.units, line.minutes, mods, key))
+        if key == COGNITIVE:
+            cognitive_units += units
+            if line.code == COGNITIVE_PRIMARY:
+                bills_primary = True
+        lines.append(ClaimLine(line.code, units, line.minutes, mods, key))
 
     if services:
         if COGNITIVE in services:
@@ -242,10 +286,9 @@ def _build(visit: Visit, ctx: CheckContext, history: VisitHistory | None) -> Vis
             check_daily_caps(emit, [(ln.code, ln.units) for ln in lines], ctx.caps, payer.id)
         if discipline is Discipline.SLP or discipline in UNQUALIFIED:
             check_provider(emit, discipline, services, payer)
-        check_plan(emit, visit, payer, needs_plan=_needs_plan(services.values(), discipline))
+        check_plan(emit, visit, payer, needs_plan=_needs_plan(prepared, discipline))
         if prepared.any_modifiers or visit.place_of_service is not None:
-            given = {m for s in services.values() for m in s.modifiers}
-            check_telehealth(emit, visit, [ln.code for ln in lines], given)
+            check_telehealth(emit, visit, lines, services)
     plan = visit.plan_of_care
     if visit.diagnoses or (plan is not None and plan.diagnoses):
         check_diagnoses(emit, visit, ctx)
@@ -261,12 +304,22 @@ def _build(visit: Visit, ctx: CheckContext, history: VisitHistory | None) -> Vis
             bills_primary=bills_primary,
             strict=payer.requires_plan_of_care,
         )
+    findings = emit.findings
     return VisitClaim(
-        visit=visit,
-        lines=tuple(lines),
-        units=result,
-        findings=sort_findings(emit.findings),
-        excluded=tuple(prepared.excluded),
-        payer=payer.id,
-        visit_key=ctx.visit_key,
+        visit,
+        tuple(lines),
+        result,
+        sort_findings(findings) if findings else (),
+        tuple(prepared.excluded) if prepared.excluded else (),
+        payer.id,
+        ctx.visit_key,
     )
+
+
+def _needs_plan(prepared: PreparedVisit, discipline: Discipline | None) -> bool:
+    """Therapy needs a plan of care; a physician, NP, CNS, PA or psychologist billing only
+    "sometimes therapy" codes (97129/97130) outside a plan does not (RULES.md §6, §7)."""
+    if discipline in PRACTITIONERS:
+        return prepared.therapy_always
+    return prepared.therapy_any
+

@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,7 +16,7 @@ from cognibill.claims import VisitClaim, build_claim, cached_units, check_visits
 from cognibill.engine import Entry, UnitRule, compute_units
 from cognibill.findings import Severity
 from cognibill.models import Visit
-from cognibill.rules import COMMERCIAL_LIKE, MEDICARE_LIKE, CheckContext
+from cognibill.rules import COMMERCIAL_LIKE, MEDICARE_LIKE, CheckContext, FeeLookup
 from tests.test_rules_support import TODAY, claim_of, ctx, ids, lines, svc, visit
 
 
@@ -105,7 +107,52 @@ def test_cached_units_gives_the_engines_answer_once_per_minute_pattern() -> None
     first = build_claim(visit(svc("97129", 38)), context)
     second = build_claim(visit(svc("97129", 38), patient="P-2"), context)
     assert first.units is second.units
-    assert first.units == compute_units([Entry("97129", 38)], UnitRule.CMS)
+    # A batch shows no explanation: the cached engine skips the trace, nothing else changes.
+    engine = compute_units([Entry("97129", 38)], UnitRule.CMS)
+    assert first.units.trace == () and engine.trace
+    assert first.units == replace(engine, trace=())
+
+
+def test_cached_units_pools_repeated_codes_and_ignores_their_order_rules_2() -> None:
+    """RULES.md §2: the engine pools a service's minutes, so 20 + 18 min of 97129 are 38."""
+    units = cached_units(maxsize=8)
+    context = ctx(units=units)
+    split = build_claim(visit(svc("97110", 12), svc("97129", 20), svc("97129", 18)), context)
+    whole = build_claim(visit(svc("97129", 38), svc("97110", 12)), context)
+    assert split.units is whole.units
+    assert lines(split) == lines(whole) == [
+        ("97110", 1, ("GN",)),
+        ("97129", 1, ("GN",)),
+        ("97130", 2, ("GN",)),
+    ]
+
+
+def _fees(values: dict[str, str]) -> FeeLookup:
+    return lambda v, code: Decimal(values[code]) if code in values else None
+
+
+def test_cached_units_breaks_a_tie_by_each_visits_unit_values_rules_2_5() -> None:
+    """RULES.md §2.5: 97110 and 97112 tie with 7 min each; the unit that pays more wins."""
+    units = cached_units(maxsize=8)
+    tied = visit(svc("97110", 7), svc("97112", 7), discipline="pt")
+    by_value = {
+        "97112 pays more": _fees({"97110": "30.00", "97112": "35.00"}),
+        "97110 pays more": _fees({"97110": "35.00", "97112": "30.00"}),
+        "unknown": _fees({}),
+    }
+    for _ in range(2):  # the second round is answered from the cache
+        billed = {
+            name: [(ln.code, ln.units) for ln in build_claim(tied, ctx(units=units, fee=fee)).lines]
+            for name, fee in by_value.items()
+        }
+        assert billed == {
+            "97112 pays more": [("97112", 1)],
+            "97110 pays more": [("97110", 1)],
+            "unknown": [("97110", 1)],  # code order
+        }
+    for fee in by_value.values():
+        cached = build_claim(tied, ctx(units=units, fee=fee)).units
+        assert cached == replace(build_claim(tied, ctx(fee=fee)).units, trace=())
 
 
 def test_check_visits_streams_without_reading_ahead() -> None:

@@ -626,3 +626,10 @@ def _folder(chosen: str) -> FeeSchedule:
             "written by scripts/build_fee_data.py --out FOLDER.",
         )
     return FeeSchedule(path, name=str(path))
+
+
+def rvu_rows(schedule: FeeSchedule) -> dict[str, tuple[Rvu, ...]]:
+    """Every code with RVUs in ``schedule``, each with all its rows sorted by date: the rows
+    ``FeeSchedule.rvu`` chooses from. For ``cognibill.fees.batch``, which groups the dates whose
+    lookups agree; reads and converts the whole RVU file."""
+    return {code: schedule._rvus(code) for code in schedule._rvu_index[1]}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from cognibill.catalogue import COGNITIVE, COGNITIVE_ADDON, COGNITIVE_PRIMARY
 from cognibill.engine.units import Entry, UnitResult
@@ -29,6 +30,7 @@ class ServiceInput:
         "billed",
         "billed_by_code",
         "billed_complete",
+        "billed_stated",
         "codes",
         "facts",
         "minutes",
@@ -42,77 +44,119 @@ class ServiceInput:
         self.billed = 0
         self.billed_complete = True
         """Every entry stated ``units_billed``: only then is the total compared."""
+        self.billed_stated = False
+        """Some entry stated ``units_billed``."""
         self.billed_by_code: dict[str, int] | None = None
+        """Units billed per code, kept for the cognitive pair only (97129 vs 97130)."""
         self.codes: list[str] = []
         self.modifiers: tuple[str, ...] = ()
 
     def add(self, service: Service, code: str, track_billed: bool = True) -> None:
         self.minutes += service.minutes
         self.assistant_minutes += service.assistant_minutes
-        if code not in self.codes:
-            self.codes.append(code)
-        if service.modifiers:
-            mods = self.modifiers
-            for raw in service.modifiers:
-                mod = raw.strip().upper()
-                if mod and mod not in mods:
-                    mods = (*mods, mod)
-            self.modifiers = mods
-        if service.units_billed is None or not track_billed:
+        codes = self.codes
+        if code not in codes:
+            codes.append(code)
+        raw = service.modifiers
+        if raw:
+            mods = clean_modifiers(raw)
+            if not self.modifiers:
+                self.modifiers = mods
+            elif mods != self.modifiers:
+                merged = self.modifiers
+                for mod in mods:
+                    if mod not in merged:
+                        merged = (*merged, mod)
+                self.modifiers = merged
+        billed = service.units_billed
+        if billed is None or not track_billed:
             self.billed_complete = False
             return
-        self.billed += service.units_billed
-        if self.billed_by_code is None:
-            self.billed_by_code = {}
-        self.billed_by_code[code] = self.billed_by_code.get(code, 0) + service.units_billed
+        self.billed += billed
+        self.billed_stated = True
+        if self.facts.cognitive:
+            by_code = self.billed_by_code
+            if by_code is None:
+                by_code = self.billed_by_code = {}
+            by_code[code] = by_code.get(code, 0) + billed
 
-    @property
-    def billed_stated(self) -> bool:
-        return self.billed_by_code is not None
+
+@lru_cache(maxsize=4096)
+def clean_modifiers(raw: tuple[str, ...]) -> tuple[str, ...]:
+    """Modifiers as entered, upper case, blanks and repeats dropped (cached: they repeat)."""
+    out: tuple[str, ...] = ()
+    for text in raw:
+        mod = text.strip().upper()
+        if mod and mod not in out:
+            out = (*out, mod)
+    return out
 
 
 class PreparedVisit:
     """A visit's services made ready for the engine and the checks."""
 
-    __slots__ = ("any_billed", "any_modifiers", "entries", "excluded", "services")
+    __slots__ = (
+        "any_billed",
+        "any_modifiers",
+        "excluded",
+        "minutes",
+        "services",
+        "therapy_always",
+        "therapy_any",
+    )
 
     def __init__(self) -> None:
-        self.entries: list[Entry] = []
-        """Engine entries of the services kept (group work as 97150)."""
+        self.minutes: dict[str, int] = {}
+        """Minutes per code for the engine (group work as 97150), repeated codes summed:
+        the engine pools by service and ignores order, so this is all it needs."""
         self.services: dict[str, ServiceInput] = {}
         """What the input says of each service, by the engine's service key."""
         self.excluded: list[Service] = []
         """Services left out of the units (unknown, deleted, impossible minutes)."""
         self.any_billed = False
         self.any_modifiers = False
+        self.therapy_any = False
+        """Some service kept is a therapy code ("always" or "sometimes", RULES.md §6)."""
+        self.therapy_always = False
+        """Some service kept is an "always therapy" code."""
+
+    @property
+    def entries(self) -> list[Entry]:
+        """The engine entries, one per code."""
+        return [Entry(code, minutes) for code, minutes in self.minutes.items()]
+
+    def minutes_key(self) -> tuple[tuple[str, int], ...]:
+        """``minutes`` as a sorted tuple: the key of a cached units result."""
+        items = self.minutes.items()
+        return tuple(sorted(items)) if len(items) > 1 else tuple(items)
 
 
 def prepare(visit: Visit, emit: Emitter) -> PreparedVisit:
-    """Engine entries and services by engine key, reporting what cannot enter the units.
+    """Engine minutes and services by engine key, reporting what cannot enter the units.
 
     Reports ``unknown-code``, ``deleted-code`` (both left out), ``invalid-minutes`` (left out),
     ``before-code-existed`` and ``group-session`` (kept; group work is computed as 97150).
     """
     day = visit.date
     out = PreparedVisit()
-    entries = out.entries
+    minutes_by_code = out.minutes
     services = out.services
-    excluded = out.excluded
     table = code_facts()
     for service in visit.services:
         facts = table.get(service.code) or lookup(service.code)
         if facts is None:
             _unknown(emit, service)
-            excluded.append(service)
+            out.excluded.append(service)
             continue
         code = facts.code
         if facts.deleted_on is not None and day >= facts.deleted_on:
             _deleted(emit, facts, day)
-            excluded.append(service)
+            out.excluded.append(service)
             continue
-        if service.minutes < 0 or not 0 <= service.assistant_minutes <= service.minutes:
+        minutes = service.minutes
+        if minutes < 0 or not 0 <= service.assistant_minutes <= minutes:
             _invalid(emit, service, code)
-            excluded.append(service)
+            out.excluded.append(service)
             continue
         if facts.valid_from is not None and day < facts.valid_from:
             _before(emit, facts, day)
@@ -121,11 +165,17 @@ def prepare(visit: Visit, emit: Emitter) -> PreparedVisit:
             _group(emit, service, facts)
             facts = table[facts.group_code]
             track_billed = False
+        engine_code = facts.code
+        minutes_by_code[engine_code] = minutes_by_code.get(engine_code, 0) + minutes
         key = facts.service
-        entries.append(Entry(facts.code, service.minutes))
         found = services.get(key)
         if found is None:
             found = services[key] = ServiceInput(facts)
+            therapy = facts.therapy
+            if therapy is not None:
+                out.therapy_any = True
+                if therapy == "always":
+                    out.therapy_always = True
         found.add(service, code, track_billed)
         if service.units_billed is not None:
             out.any_billed = True

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Protocol
 from cognibill.engine.units import UnitResult, UnitRule, UnitValue
 
 if TYPE_CHECKING:
-    from cognibill.engine.units import Entry
     from cognibill.models import Visit
 
 
@@ -68,9 +67,12 @@ class PayerPolicy(Protocol):
 FeeLookup = Callable[["Visit", str], Decimal | None]
 """What one unit of a code pays on a visit (its date, payer, locality), when fees are known."""
 
-UnitsFunction = Callable[[tuple["Entry", ...], UnitRule, UnitValue | None], UnitResult]
-"""The units engine as the checker calls it: a caller may pass a cached one (see
-``cognibill.claims.cached_units``)."""
+CodeMinutes = tuple[tuple[str, int], ...]
+"""A visit's minutes per code (catalogue codes, repeated codes summed), in code order."""
+
+UnitsFunction = Callable[[CodeMinutes, UnitRule, UnitValue | None], UnitResult]
+"""The units engine as the checker calls it, on a visit's minutes per code: a caller may pass a
+cached one (see ``cognibill.claims.cached_units``)."""
 
 DEFAULT_VISIT_KEY = "patient, date of service, rendering provider, discipline"
 """How visits were formed from the input: one timed pool per key (RULES.md §2, open setting)."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import lru_cache
+from typing import Protocol
 
 from cognibill.models import Visit
 from cognibill.rules.context import CheckContext, normalise_diagnosis
@@ -72,21 +74,44 @@ def check_diagnoses(emit: Emitter, visit: Visit, ctx: CheckContext) -> None:
         )
 
 
-def check_telehealth(emit: Emitter, visit: Visit, codes: list[str], modifiers: set[str]) -> None:
-    """``telehealth-coverage``: place of service 02/10 or modifier 95/93 (RULES.md §6)."""
+class _Coded(Protocol):
+    @property
+    def code(self) -> str: ...
+
+
+class _Modified(Protocol):
+    @property
+    def modifiers(self) -> tuple[str, ...]: ...
+
+
+def check_telehealth(
+    emit: Emitter,
+    visit: Visit,
+    lines: Sequence[_Coded],
+    services: Mapping[str, _Modified],
+) -> None:
+    """``telehealth-coverage``: place of service 02/10 or modifier 95/93 (RULES.md §6).
+
+    ``lines``: the claim lines (their codes are named); ``services``: the modifiers entered.
+    """
     place = visit.place_of_service
     by_place = place is not None and place.strip() in TELEHEALTH_PLACES
-    by_modifier = sorted(modifiers & TELEHEALTH_MODIFIERS)
+    by_modifier: list[str] = []
+    for service in services.values():
+        mods = service.modifiers
+        if mods and not TELEHEALTH_MODIFIERS.isdisjoint(mods):
+            by_modifier.extend(m for m in mods if m in TELEHEALTH_MODIFIERS)
     if not by_place and not by_modifier:
         return
     how = (
         f"place of service {place.strip()} (telehealth)"
         if by_place and place is not None
-        else f"modifier {'/'.join(by_modifier)} (telehealth)"
+        else f"modifier {'/'.join(sorted(set(by_modifier)))} (telehealth)"
     )
+    codes = ", ".join(line.code for line in lines)
     emit.add(
         "telehealth-coverage",
-        f"{how} with {', '.join(codes) or 'no billed code'}: whether the payer covers these by "
+        f"{how} with {codes or 'no billed code'}: whether the payer covers these by "
         f"telehealth on {visit.date} varies.",
     )
 
