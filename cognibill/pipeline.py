@@ -336,6 +336,7 @@ class ClaimRun:
             stdin=stream,
         )
         name = reader.name
+        self._reader = reader
         conflicts: list[tuple[Visit, Finding]] = []
 
         def conflict(visit: Visit, finding: Finding) -> None:
@@ -363,6 +364,17 @@ class ClaimRun:
             self.summary.rows_rejected += reader.rows_rejected
 
     # -- the run ------------------------------------------------------------------------------
+
+    _reader: Any = None
+
+    def progress(self) -> tuple[int, int] | None:
+        """``(bytes read, bytes in all)`` of the export being read, for a progress bar; None
+        when unknown (stdin, session files)."""
+        reader = self._reader
+        if reader is None or reader.size is None:
+            return None
+        done = reader.position()
+        return None if done is None else (done, reader.size)
 
     _conflicts: dict[int, list[Finding]]
 

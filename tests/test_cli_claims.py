@@ -135,3 +135,58 @@ def test_every_claim_format_runs_on_the_sample_export(cli, fmt: str) -> None:  #
     run = cli("claim", str(SAMPLES / "export.csv"), "-f", fmt)
     assert run.code in (0, 1)
     assert run.out
+
+
+def test_errors_writes_every_rejected_row_and_counts_in_equal_counts_out(
+    cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    errors = tmp_path / "rejected.csv"
+    data = cli("claim", str(SAMPLES / "export.csv"), "-f", "json", "--errors", str(errors)).json()
+    summary = data["summary"]
+    assert summary["rows_read"] == summary["rows_used"] + summary["rows_rejected"]
+    assert summary["rows_rejected"] == len(data["rejected"]) > 0
+    rows = list(csv.DictReader(io.StringIO(errors.read_text())))
+    assert [int(r["line"]) for r in rows] == [r["line"] for r in data["rejected"]]
+    assert all(r["reason"] for r in rows)
+
+
+def test_progress_bar_only_on_a_terminal_and_never_with_quiet(tmp_path: Path) -> None:
+    """Rich draws a progress bar on a terminal's stderr for a run that takes a moment."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    rows = ["Patient,DOS,CPT,Minutes"] + [
+        f"P-{n},2026-03-{1 + n % 28:02d},97129,{8 + n % 60}" for n in range(40_000)
+    ]
+    export = tmp_path / "big.csv"
+    export.write_text("\n".join(rows) + "\n")
+
+    def stderr_of(*extra: str) -> str:
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cognibill", "claim", str(export), "-f", "csv", "--out",
+             str(tmp_path / "out.csv"), "--no-estimate", *extra],
+            stdout=subprocess.DEVNULL,
+            stderr=slave,
+            env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "100"},
+        )  # fmt: skip
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        proc.wait()
+        os.close(master)
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    shown = stderr_of()
+    assert "reading" in shown and "rows read" in shown
+    quiet = stderr_of("--quiet")
+    assert "reading" not in quiet and "rows read" not in quiet

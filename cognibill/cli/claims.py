@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -198,6 +199,36 @@ def _rejected_lines(rejected: list[Rejected], limit: int = 20) -> str:
     return "".join(out)
 
 
+def _with_progress(run: ClaimRun, quiet: bool) -> Iterator[Any]:
+    """The run's items; on a terminal (never with --quiet), a Rich progress bar on stderr once
+    the run has taken more than half a second."""
+    if quiet or not sys.stderr.isatty():
+        yield from run
+        return
+    import time
+
+    start = time.monotonic()
+    progress: Any = None
+    task: Any = None
+    try:
+        for count, item in enumerate(run):
+            if count % 4096 == 0:
+                where = run.progress()
+                if progress is None and where and time.monotonic() - start > 0.5:
+                    from rich.console import Console
+                    from rich.progress import Progress
+
+                    progress = Progress(console=Console(stderr=True), transient=True)
+                    task = progress.add_task("reading", total=where[1])
+                    progress.start()
+                if progress is not None and where:
+                    progress.update(task, completed=where[0])
+            yield item
+    finally:
+        if progress is not None:
+            progress.stop()
+
+
 def _write_errors(path: Path | None, rejected: list[Rejected], inputs: list[str]) -> None:
     if path is None:
         return
@@ -270,9 +301,9 @@ def claim(
         if errors is not None:
             check_output_path(errors, files)
         with atomic_output(out, files) as stream:
-            rejected = _emit(run, fmt, stream)
+            rejected = _emit(run, fmt, stream, quiet)
     else:
-        rejected = _emit(run, fmt, sys.stdout)
+        rejected = _emit(run, fmt, sys.stdout, quiet)
     _write_errors(errors, rejected, files)
     if fmt in (OutputFormat.TABLE, OutputFormat.CSV) and rejected and not quiet:
         sys.stderr.write(_rejected_lines(rejected))
@@ -283,27 +314,28 @@ def claim(
         raise typer.Exit(int(code))
 
 
-def _emit(run: ClaimRun, fmt: OutputFormat, stream: Any) -> list[Rejected]:
+def _emit(run: ClaimRun, fmt: OutputFormat, stream: Any, quiet: bool) -> list[Rejected]:
     """Write the claim report in ``fmt``; returns the rejected rows (for stderr / --errors)."""
+    items = _with_progress(run, quiet)
     from cognibill.pipeline import CLAIM_CSV_FIELDS, Claimed, Rejected, claim_csv_values, claim_rows
 
     rejected: list[Rejected] = []
     if fmt is OutputFormat.TABLE:
         from cognibill.render.claims import render_claims
 
-        items = []
-        for item in run:
+        claimed = []
+        for item in items:
             if isinstance(item, Rejected):
                 rejected.append(item)
             else:
-                items.append(item)
-        render_claims(stream, items, rejected, run.summary)
+                claimed.append(item)
+        render_claims(stream, claimed, rejected, run.summary)
         return rejected
     from cognibill.writers import CsvWriter, JsonReportWriter, NdjsonWriter
 
     if fmt is OutputFormat.CSV:
         writer = CsvWriter(stream, CLAIM_CSV_FIELDS)
-        for item in run:
+        for item in items:
             if isinstance(item, Claimed):
                 for values in claim_csv_values(item):
                     writer.write_values(values)
@@ -312,7 +344,7 @@ def _emit(run: ClaimRun, fmt: OutputFormat, stream: Any) -> list[Rejected]:
         return rejected
     if fmt is OutputFormat.NDJSON:
         nd = NdjsonWriter(stream)
-        for item in run:
+        for item in items:
             if isinstance(item, Claimed):
                 for row in claim_rows(item):
                     nd.line(row)
@@ -322,7 +354,7 @@ def _emit(run: ClaimRun, fmt: OutputFormat, stream: Any) -> list[Rejected]:
         nd.summary(run.summary.to_dict())
         return rejected
     js = JsonReportWriter(stream)
-    for item in run:
+    for item in items:
         if isinstance(item, Claimed):
             for row in claim_rows(item):
                 js.line(row)
@@ -376,7 +408,7 @@ def check(
     )
     run = ClaimRun(files, options)
     sink = _FindingSink(sys.stdout, fmt)
-    for item in run:
+    for item in _with_progress(run, quiet):
         if isinstance(item, Rejected):
             sink.add(
                 {
