@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -20,7 +20,7 @@ from typing import IO, Any, NamedTuple
 from cognibill.claims import ClaimLine, VisitClaim, cached_units, check_visits
 from cognibill.engine.units import UnitRule
 from cognibill.errors import EntryError
-from cognibill.findings import Finding, Severity
+from cognibill.findings import Finding, Severity, price_findings
 from cognibill.models import Visit
 from cognibill.rules.context import CheckContext
 from cognibill.rules.emit import sort_findings
@@ -200,6 +200,7 @@ class ClaimRun:
         self._profiles: dict[str, Any] = {}
         self._units = cached_units()
         self._kx: Any = None
+        self._pricers: dict[str, Any] = {}
         for source in self.sources:  # check every name before reading anything
             if source != STDIN:
                 input_kind(source, options.input_kind)
@@ -231,14 +232,11 @@ class ClaimRun:
         if profile is not None:
             fee = None
             if self.options.estimate:
-                from cognibill.fees.estimate import fee_lookup
+                pricer = self._pricer(payer_id)
 
-                fee = fee_lookup(
-                    profile,
-                    facility=self.options.facility,
-                    locality=self.options.locality,
-                    participating=self.options.participating,
-                )
+                def fee(visit: Any, code: str) -> Decimal | None:
+                    return pricer.unit_value(visit.date, visit.place_of_service, code)  # type: ignore[no-any-return]
+
             ctx = CheckContext(
                 payer=profile,
                 rule=self.options.rule,
@@ -250,6 +248,20 @@ class ClaimRun:
             )
         self._contexts[payer_id] = ctx
         return ctx
+
+    def _pricer(self, payer_id: str) -> Any:
+        """One cached batch pricer per payer (same money as ``estimate_visit``)."""
+        pricer = self._pricers.get(payer_id)
+        if pricer is None:
+            from cognibill.fees.batch import BatchPricer
+
+            pricer = self._pricers[payer_id] = BatchPricer(
+                self._payers()[payer_id],
+                facility=self.options.facility,
+                locality=self.options.locality,
+                participating=self.options.participating,
+            )
+        return pricer
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -407,33 +419,30 @@ class ClaimRun:
     def _price(self, claim: VisitClaim) -> Claimed:
         if not self.options.estimate:
             return Claimed(claim, None)
-        from cognibill.fees.estimate import BilledLine, estimate_visit
-
         visit = claim.visit
-        profile = self._payers()[claim.payer or visit.payer or self.default_payer()]
-        billed = [
-            BilledLine(line.code, line.units, "CQ" in line.modifiers or "CO" in line.modifiers)
+        payer_id = claim.payer or visit.payer or self.default_payer()
+        profile = self._payers()[payer_id]
+        billed = tuple(
+            (line.code, line.units, "CQ" in line.modifiers or "CO" in line.modifiers)
             for line in claim.lines
-        ]
-        estimate = estimate_visit(
-            billed,
-            visit.date,
-            profile,
-            place_of_service=visit.place_of_service,
-            facility=self.options.facility,
-            locality=self.options.locality,
-            participating=self.options.participating,
         )
+        price = self._pricer(payer_id).price(visit.date, visit.place_of_service, billed)
         lines = tuple(
             line.with_estimate(priced)
-            for line, priced in zip(claim.lines, estimate.lines, strict=True)
+            for line, priced in zip(claim.lines, price.lines, strict=True)
         )
-        findings = price_findings(claim.findings, lambda code: _unit_value(claim, code))
+        findings = claim.findings
+        if any(f.id == "below-minimum" for f in findings):
+            pricer = self._pricer(payer_id)
+            findings = price_findings(
+                findings,
+                lambda code: pricer.unit_value(visit.date, visit.place_of_service, code),
+            )
         if profile.tracks_kx:
             lines, kx_findings = self._track_kx(claim, lines)
-            findings = sort_findings([*findings, *kx_findings])
-        claim = claim._replace(lines=lines, findings=findings)
-        return Claimed(claim, estimate)
+            if kx_findings:
+                findings = sort_findings([*findings, *kx_findings])
+        return Claimed(claim._replace(lines=lines, findings=findings), price)
 
     def _track_kx(
         self, claim: VisitClaim, lines: tuple[ClaimLine, ...]
@@ -490,32 +499,6 @@ class ClaimRun:
                 )
             out.append(line)
         return tuple(out), findings
-
-
-def _unit_value(claim: VisitClaim, code: str) -> Decimal | None:
-    for line in claim.lines:
-        if line.code == code and line.estimate is not None and line.units:
-            priced: Any = line.estimate
-            return priced.allowed.low / line.units  # type: ignore[no-any-return]
-    return None
-
-
-def price_findings(
-    findings: Iterable[Finding], unit_value: Callable[[str], Decimal | None]
-) -> tuple[Finding, ...]:
-    """``below-minimum`` findings with the money involved, once fees are known (RULES.md §8)."""
-    out = []
-    for finding in findings:
-        if finding.id == "below-minimum" and finding.code:
-            code = finding.code.split("/")[0]
-            value = unit_value(code)
-            if value is not None:
-                finding = dataclasses.replace(
-                    finding,
-                    message=f"{finding.message} One unit of {code} pays about ${value:,.2f}.",
-                )
-        out.append(finding)
-    return tuple(out)
 
 
 def _placed(claim: VisitClaim) -> list[tuple[ClaimLine, list[Finding]]]:

@@ -60,9 +60,12 @@ def units(
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Units and estimate for one visit: bare minutes are 97129/97130; CODE=MINUTES for others."""
+    from dataclasses import replace
+
     from cognibill.engine.units import compute_units
     from cognibill.entries import parse_entries
     from cognibill.fees.estimate import estimate_visit, unit_pricer
+    from cognibill.findings import price_findings
     from cognibill.payers import get_payer
 
     require_format(fmt, _ONE_OFF)
@@ -73,7 +76,10 @@ def units(
     par = False if non_par else None
     rules = [UnitRule.CMS, UnitRule.AMA] if compare else [rule or profile.unit_rule]
     pricer = unit_pricer(day, profile, facility=fac, locality=locality, participating=par)
-    results = [compute_units(parsed, r, unit_value=pricer) for r in rules]
+    results = [
+        replace(result, findings=price_findings(result.findings, pricer))
+        for result in (compute_units(parsed, r, unit_value=pricer) for r in rules)
+    ]
     estimates = [
         estimate_visit(r.lines, day, profile, facility=fac, locality=locality, participating=par)
         for r in results
