@@ -60,8 +60,6 @@ def units(
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Units and estimate for one visit: bare minutes are 97129/97130; CODE=MINUTES for others."""
-    from dataclasses import replace
-
     from cognibill.engine.units import compute_units
     from cognibill.entries import parse_entries
     from cognibill.fees.estimate import estimate_visit, unit_pricer
@@ -77,7 +75,7 @@ def units(
     rules = [UnitRule.CMS, UnitRule.AMA] if compare else [rule or profile.unit_rule]
     pricer = unit_pricer(day, profile, facility=fac, locality=locality, participating=par)
     results = [
-        replace(result, findings=price_findings(result.findings, pricer))
+        result._replace(findings=price_findings(result.findings, pricer))
         for result in (compute_units(parsed, r, unit_value=pricer) for r in rules)
     ]
     estimates = [

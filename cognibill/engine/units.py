@@ -7,9 +7,10 @@ Every function here is pure. Sources: RULES.md §1 (table), §2 (CMS pooling and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from cognibill.catalogue import (
     COGNITIVE,
@@ -70,16 +71,14 @@ def hourly_units(minutes: int) -> int:
     return (minutes + 29) // 60
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """Minutes of one code in a visit, as entered."""
 
     code: str
     minutes: int
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceUnits:
+class ServiceUnits(NamedTuple):
     """One service of the visit (a code, or the cognitive pair) and how it earned its units."""
 
     service: str
@@ -99,8 +98,7 @@ class ServiceUnits:
         return self.kind is Kind.TIMED
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):
     """A billing line: code, the minutes behind it, units."""
 
     code: str
@@ -109,8 +107,7 @@ class Line:
     service: str
 
 
-@dataclass(frozen=True, slots=True)
-class Tie:
+class Tie(NamedTuple):
     """Services with equal leftovers that competed for fewer units than there were of them."""
 
     leftover: int
@@ -132,8 +129,7 @@ class Tie:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class UnitResult:
+class UnitResult(NamedTuple):
     """Everything the engine worked out for one visit."""
 
     rule: UnitRule
@@ -147,7 +143,7 @@ class UnitResult:
     """Total timed minutes at which one more timed unit is earned (None: no timed service)."""
     spare_minutes: int | None
     """Minutes that could be lost before a timed unit is lost (None: no timed unit to lose)."""
-    findings: tuple[Finding, ...] = field(default=())
+    findings: tuple[Finding, ...] = ()
 
     @property
     def total_units(self) -> int:
