@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from cognibill.catalogue import COGNITIVE_PRIMARY, Catalogue, load_catalogue
 from cognibill.engine.units import MAX_MINUTES, Entry
 from cognibill.errors import EntryError
+from cognibill.findings import Finding
 
 _FORM = "expected minutes (38) or CODE=MINUTES (97112=24)"
 
@@ -16,6 +18,8 @@ def parse_minutes(text: str, entry: str) -> int:
     value = text.strip()
     if not value:
         raise EntryError(f"{entry}: minutes are missing", hint=_FORM)
+    if not value.isascii():
+        raise EntryError(f"{entry}: minutes must be written with the digits 0-9", hint=_FORM)
     try:
         minutes = int(value)
     except ValueError:
@@ -40,6 +44,8 @@ def _is_number(text: str) -> bool:
 def parse_entry(text: str, catalogue: Catalogue) -> Entry:
     """One entry: bare minutes are the cognitive service (97129/97130)."""
     raw = text.strip()
+    if raw.startswith("--"):
+        raise EntryError(f"no such option: {raw}", hint="cognibill units --help lists the options")
     if "=" not in raw:
         if raw and (raw[0].isdigit() or raw[0] in "+-.") and _is_number(raw):
             return Entry(COGNITIVE_PRIMARY, parse_minutes(raw, text))
@@ -83,3 +89,35 @@ def parse_entries(texts: Iterable[str], catalogue: Catalogue | None = None) -> l
     if not out:
         raise EntryError("no entries: give minutes (38) or CODE=MINUTES (97112=24)")
     return out
+
+
+def date_findings(entries: Iterable[Entry], day: date) -> tuple[Finding, ...]:
+    """``before-code-existed`` for codes entered on a date before they existed (RULES.md §5):
+    97129/97130 before 2020-01-01. The rule catalogue is read only when a code is early."""
+    catalogue = load_catalogue()
+    early = []
+    for entry in entries:
+        info = catalogue.get(entry.code)
+        if info is not None and info.valid_from is not None and day < info.valid_from:
+            early.append(info)
+    if not early:
+        return ()
+    from cognibill.rules.catalogue import RULES
+
+    rule = RULES["before-code-existed"]
+    return tuple(
+        Finding(
+            rule.id,
+            rule.severity,
+            f"{info.code} did not exist on {day}: it is valid from {info.valid_from}."
+            + (
+                " Before 2020 cognitive intervention was 97127 or G0515 (2018-2019), 97532 before."
+                if info.family == "cognitive"
+                else ""
+            ),
+            rule.hint,
+            rule.source,
+            info.code,
+        )
+        for info in early
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,7 +20,7 @@ from typing import IO, Any, NamedTuple
 
 from cognibill.claims import ClaimLine, VisitClaim, cached_units, check_visits
 from cognibill.engine.units import UnitRule
-from cognibill.errors import EntryError
+from cognibill.errors import EntryError, InputError
 from cognibill.findings import Finding, Severity, price_findings
 from cognibill.models import Visit
 from cognibill.rules.context import CheckContext
@@ -86,6 +87,9 @@ class Summary:
     rows_rejected: int = 0
     visits: int = 0
     lines: int = 0
+    """Billable claim lines (with at least one unit)."""
+    output_rows: int = 0
+    """Rows written: the claim lines, plus one 0-unit row for each visit with nothing billable."""
     units: int = 0
     findings: dict[str, int] = dataclasses.field(
         default_factory=lambda: {"error": 0, "warning": 0, "info": 0}
@@ -106,6 +110,7 @@ class Summary:
         claim = item.claim
         self.visits += 1
         self.lines += len(claim.lines)
+        self.output_rows += len(claim.lines) or 1
         self.units += sum(line.units for line in claim.lines)
         for finding in claim.findings:
             self.findings[finding.severity.value] += 1
@@ -121,7 +126,9 @@ class Summary:
             self.data_versions.add(estimate.data_version)
 
     def to_dict(self) -> dict[str, object]:
-        def money(pair: list[Decimal]) -> str | dict[str, str]:
+        def money(pair: list[Decimal]) -> str | dict[str, str] | None:
+            if not self.data_versions:
+                return None  # no estimate was made (--no-estimate)
             low, high = (f"{v:.2f}" for v in pair)
             return low if low == high else {"low": low, "high": high}
 
@@ -133,6 +140,7 @@ class Summary:
             "rows_rejected": self.rows_rejected,
             "visits": self.visits,
             "lines": self.lines,
+            "output_rows": self.output_rows,
             "units": self.units,
             "findings": dict(self.findings),
             "allowed": money(self.allowed),
@@ -149,6 +157,8 @@ def input_kind(source: str, given: str | None) -> str | None:
         return given
     if source == STDIN:
         return None
+    if os.path.isdir(source):
+        raise InputError(source, "is a directory, not a session file or an export")
     lower = source.lower()
     if lower.endswith(".toml"):
         return "toml"
@@ -539,6 +549,9 @@ def claim_rows(item: Claimed) -> list[dict[str, Any]]:
         "place_of_service": visit.place_of_service,
         "rule": claim.rule.value,
         "visit_key": claim.visit_key,
+        "session_id": visit.session_id,
+        "total_timed_minutes": claim.units.total_timed_minutes,
+        "visit_units": sum(line.units for line in claim.lines),
     }
     rows = []
     for line, found in _placed(claim):
@@ -583,6 +596,7 @@ def claim_csv_values(item: Claimed) -> list[list[Any]]:
         claim.payer or visit.payer,
         visit.place_of_service,
         claim.rule.value,
+        visit.session_id,
     ]
     out = []
     for line, found in _placed(claim):
@@ -613,6 +627,7 @@ CLAIM_CSV_FIELDS = (
     "payer",
     "place_of_service",
     "rule",
+    "session_id",
     "code",
     "units",
     "minutes",

@@ -261,7 +261,10 @@ def write_report(
 
 
 def check_output_path(
-    path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]] = ()
+    path: str | os.PathLike[str],
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    *,
+    option: str = "--out",
 ) -> Path:
     """Where ``--out`` will write (symlinks followed); refuses an input or a directory.
 
@@ -269,12 +272,12 @@ def check_output_path(
     """
     shown = os.fspath(path)
     if shown == "-":
-        raise EntryError("--out -: give a file path; without --out the output goes to stdout")
+        raise EntryError(f"{option} -: give a file path")
     target = Path(path).expanduser().resolve()
     if target.is_dir():
-        raise EntryError(f"--out {shown}: is a directory")
+        raise EntryError(f"{option} {shown}: is a directory")
     if not target.parent.is_dir():
-        raise EntryError(f"--out {shown}: the directory {target.parent} does not exist")
+        raise EntryError(f"{option} {shown}: the directory {target.parent} does not exist")
     for given in inputs:
         if os.fspath(given) == "-":
             continue
@@ -286,7 +289,7 @@ def check_output_path(
         same = same or source.resolve() == target
         if same:
             raise EntryError(
-                f"--out {shown} is also an input; refusing to overwrite it",
+                f"{option} {shown} is also an input; refusing to overwrite it",
                 hint="write the report to another file",
             )
     return target
@@ -305,6 +308,7 @@ def atomic_output(
     *,
     encoding: str = "utf-8",
     newline: str = "",
+    option: str = "--out",
 ) -> Iterator[IO[str]]:
     """A text file for ``--out`` that appears only if the block succeeds.
 
@@ -313,7 +317,7 @@ def atomic_output(
     creating anything) a path that is one of ``inputs``. An existing report keeps its
     permissions; a new one gets the usual ones (0666 less the umask).
     """
-    target = check_output_path(path, inputs)
+    target = check_output_path(path, inputs, option=option)
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with open(fd, "w", encoding=encoding, newline=newline) as stream:

@@ -190,3 +190,22 @@ def test_progress_bar_only_on_a_terminal_and_never_with_quiet(tmp_path: Path) ->
     assert "reading" in shown and "rows read" in shown
     quiet = stderr_of("--quiet")
     assert "reading" not in quiet and "rows read" not in quiet
+
+
+def test_a_directory_is_an_unreadable_input_exit_3(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run = cli("check", str(tmp_path))
+    assert run.code == 3 and "is a directory" in run.err
+
+
+def test_errors_path_that_is_an_input_is_refused_by_its_own_name(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    copy = tmp_path / "export.csv"
+    copy.write_bytes((SAMPLES / "export.csv").read_bytes())
+    run = cli("claim", str(copy), "--errors", str(copy))
+    assert run.code == 2 and "--errors" in run.err and "also an input" in run.err
+    assert copy.read_bytes() == (SAMPLES / "export.csv").read_bytes()
+
+
+def test_no_estimate_leaves_the_money_out_of_the_summary(cli) -> None:  # type: ignore[no-untyped-def]
+    summary = cli("claim", CLEAN, "-f", "json", "--no-estimate").json()["summary"]
+    assert summary["allowed"] is None and summary["data_version"] == []
+    assert summary["output_rows"] == 2

@@ -136,3 +136,40 @@ def test_no_color_leaves_no_escape_codes(cli, monkeypatch) -> None:  # type: ign
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("FORCE_COLOR", "")
     assert "\x1b[" not in cli("units", "7").out
+
+
+def test_97129_before_2020_is_an_error_finding_and_exit_1_rules_5(cli) -> None:  # type: ignore[no-untyped-def]
+    """RULES.md §5: 97129/97130 exist from 2020-01-01."""
+    run = cli("units", "38", "--date", "2019-12-31", "-f", "json")
+    assert run.code == 1
+    assert "before-code-existed" in [f["id"] for f in run.json()["findings"]]
+    edge = cli("units", "38", "--date", "2020-01-01", "-f", "json")
+    assert edge.code == 0
+    assert "before-code-existed" not in [f["id"] for f in edge.json()["findings"]]
+
+
+def test_ndjson_from_the_environment_falls_back_to_json_for_one_off_commands(
+    cli, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("COGNIBILL_FORMAT", "ndjson")
+    from cognibill.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["units", "38", "--date", "2026-03-02"])
+    assert exc.value.code == 0
+
+
+def test_an_unknown_option_and_non_ascii_digits_are_bad_entries(cli) -> None:  # type: ignore[no-untyped-def]
+    run = cli("units", "38", "--no-such-thing")
+    assert run.code == 2 and "no such option: --no-such-thing" in run.err
+    assert cli("units", "９７").code == 2
+
+
+def test_no_next_unit_past_a_day_of_minutes(cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("units", "1440", "-f", "json").json()["next_unit_at"] is None
+
+
+def test_the_tie_finding_names_the_code_that_took_the_unit(cli) -> None:  # type: ignore[no-untyped-def]
+    findings = cli("units", "97110=10", "97112=10", "--date", "2026-03-02", "-f", "json").json()
+    (tie,) = [f for f in findings["findings"] if f["id"] == "unit-tie"]
+    assert tie["code"] == findings["ties"][0]["chosen"][0]

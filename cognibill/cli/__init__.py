@@ -101,6 +101,7 @@ def _fail(message: str, hint: str | None, code: ExitCode) -> NoReturn:
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point: run the app; turn every user error into a message and an exit code."""
     _state["debug"] = False
+    _default_sigpipe()
     try:
         args = sys.argv[1:] if argv is None else argv
         make_app(args)(args=args, prog_name="cognibill")
@@ -126,6 +127,15 @@ def main(argv: list[str] | None = None) -> NoReturn:
             ExitCode.INTERNAL,
         )
     raise SystemExit(0)
+
+
+def _default_sigpipe() -> None:
+    """``cognibill … | head``: when the reader leaves, end at once and quietly, as Unix tools do
+    (Python ignores SIGPIPE; click would turn the error into exit 1)."""
+    import signal
+
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 
 def _quiet_broken_pipe() -> NoReturn:

@@ -234,7 +234,7 @@ def _write_errors(path: Path | None, rejected: list[Rejected], inputs: list[str]
         return
     from cognibill.writers import CsvWriter, atomic_output
 
-    with atomic_output(path, inputs) as stream:
+    with atomic_output(path, inputs, option="--errors") as stream:
         writer = CsvWriter(stream, ("source", "line", "column", "reason"))
         writer.write_all(row.to_dict() for row in rejected)
 
@@ -294,12 +294,12 @@ def claim(
         estimate=not no_estimate,
     )
     run = ClaimRun(files, options)
-    if out is not None:
-        from cognibill.writers import atomic_output, check_output_path
+    from cognibill.writers import atomic_output, check_output_path
 
+    if errors is not None:  # refuse a bad --errors before reading anything
+        check_output_path(errors, files, option="--errors")
+    if out is not None:
         check_output_path(out, files)
-        if errors is not None:
-            check_output_path(errors, files)
         with atomic_output(out, files) as stream:
             rejected = _emit(run, fmt, stream, quiet)
     else:

@@ -24,7 +24,7 @@ def codes(fmt: FormatOption = OutputFormat.TABLE) -> None:
     """List the codes in scope: timed or untimed, family, validity dates."""
     from cognibill.catalogue import load_catalogue
 
-    require_format(fmt, (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV))
+    fmt = require_format(fmt, (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV))
     rows = [
         {
             "code": c.code,

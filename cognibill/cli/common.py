@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -28,13 +29,20 @@ FormatOption = Annotated[
 ]
 
 
-def require_format(fmt: OutputFormat, allowed: Sequence[OutputFormat]) -> None:
-    """Reject a format this command has no renderer for (exit 2)."""
-    if fmt not in allowed:
-        raise EntryError(
-            f"--format {fmt.value} is not available here; use one of "
-            + ", ".join(f.value for f in allowed)
-        )
+def require_format(fmt: OutputFormat, allowed: Sequence[OutputFormat]) -> OutputFormat:
+    """The format to use: ``fmt``, or JSON when ``COGNIBILL_FORMAT=ndjson`` (set for the batch
+    commands) meets a command without NDJSON; any other format it has no renderer for is an
+    error (exit 2)."""
+    if fmt in allowed:
+        return fmt
+    from_env = os.environ.get("COGNIBILL_FORMAT", "").strip().lower() == fmt.value
+    explicit = any(a in ("--format", "-f") or a.startswith("--format=") for a in sys.argv)
+    if fmt is OutputFormat.NDJSON and OutputFormat.JSON in allowed and from_env and not explicit:
+        return OutputFormat.JSON
+    raise EntryError(
+        f"--format {fmt.value} is not available here; use one of "
+        + ", ".join(f.value for f in allowed)
+    )
 
 
 def out_console() -> Console:

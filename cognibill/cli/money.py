@@ -39,7 +39,7 @@ def fees(
     """Medicare fee breakdown per code: RVUs, GPCIs, conversion factor, fees."""
     from cognibill.fees.estimate import fee_breakdown
 
-    require_format(fmt, _ONE_OFF)
+    fmt = require_format(fmt, _ONE_OFF)
     rows = fee_breakdown(codes, service_date(date, year), locality=locality, qualifying_apm=qp)
     if fmt is OutputFormat.JSON:
         write_json({"fees": [r.to_dict() for r in rows]})
@@ -104,7 +104,7 @@ def localities(
     """Find a Medicare locality by name, state or id (for --locality)."""
     from cognibill.fees.schedule import find_localities
 
-    require_format(fmt, _ONE_OFF)
+    fmt = require_format(fmt, _ONE_OFF)
     day = service_date(date, year)
     found = find_localities(search, day)
     rows: list[dict[str, Any]] = [
@@ -156,7 +156,7 @@ def payers(
         return
     from cognibill.payers import load_payers
 
-    require_format(fmt, _ONE_OFF)
+    fmt = require_format(fmt, _ONE_OFF)
     profiles = load_payers(payers_file)
     rows = [
         {
@@ -192,7 +192,7 @@ def payers_show(
 
     from cognibill.payers import get_payer
 
-    require_format(fmt, (OutputFormat.TABLE, OutputFormat.JSON))
+    fmt = require_format(fmt, (OutputFormat.TABLE, OutputFormat.JSON))
     profile = get_payer(payer_id, payers_file)
     data = {
         k: (v.value if hasattr(v, "value") else v)

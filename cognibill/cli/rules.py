@@ -22,7 +22,7 @@ def rules(
     """List the claim rules (id, severity, what each checks, source), or explain one."""
     from cognibill.rules import all_rules, find_rule, suggest_rule
 
-    require_format(fmt, (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV))
+    fmt = require_format(fmt, (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV))
     if rule_id is None:
         chosen = list(all_rules())
     else:

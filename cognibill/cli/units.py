@@ -61,12 +61,12 @@ def units(
 ) -> None:
     """Units and estimate for one visit: bare minutes are 97129/97130; CODE=MINUTES for others."""
     from cognibill.engine.units import compute_units
-    from cognibill.entries import parse_entries
+    from cognibill.entries import date_findings, parse_entries
     from cognibill.fees.estimate import estimate_visit, unit_pricer
     from cognibill.findings import price_findings
     from cognibill.payers import get_payer
 
-    require_format(fmt, _ONE_OFF)
+    fmt = require_format(fmt, _ONE_OFF)
     parsed = parse_entries(entries)
     profile = get_payer(payer or "medicare", payers)
     day = service_date(date, year)
@@ -74,8 +74,9 @@ def units(
     par = False if non_par else None
     rules = [UnitRule.CMS, UnitRule.AMA] if compare else [rule or profile.unit_rule]
     pricer = unit_pricer(day, profile, facility=fac, locality=locality, participating=par)
+    early = date_findings(parsed, day)
     results = [
-        result._replace(findings=price_findings(result.findings, pricer))
+        result._replace(findings=(*early, *price_findings(result.findings, pricer)))
         for result in (compute_units(parsed, r, unit_value=pricer) for r in rules)
     ]
     estimates = [
@@ -118,7 +119,7 @@ def ranges(
     """The unit/time table: how many minutes earn each number of units."""
     from cognibill.engine.units import unit_ranges
 
-    require_format(fmt, _ONE_OFF)
+    fmt = require_format(fmt, _ONE_OFF)
     rows = unit_ranges(up_to)
     if fmt is OutputFormat.TABLE:
         from cognibill.render.units import render_ranges

@@ -433,6 +433,8 @@ def compute_units(
     timed_final = [s for s in final if s.kind is Kind.TIMED]
     timed_units = sum(s.units for s in timed_final)
     next_at, spare = _advice(rule, total, timed_final)
+    if next_at is not None and next_at > MAX_MINUTES:
+        next_at = None  # no more units within a day
     findings = _findings(rule, final, ties, total)
     return UnitResult(
         rule=rule,
@@ -511,6 +513,7 @@ def _findings(
                 ),
                 hint="Either code may bill the unit; switch if your documentation favours another.",
                 source="RULES.md §2",
+                code=tie.chosen[0] if tie.chosen else None,
             )
         )
     for s in services:
