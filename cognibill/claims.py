@@ -197,6 +197,7 @@ def cached_units(maxsize: int = 65_536) -> UnitsFunction:
 _VARIANTS = 64
 """Unit values remembered per tied minute pattern (one per fee schedule and place, in practice)."""
 
+
 def _engine(minutes: CodeMinutes, rule: UnitRule, unit_value: UnitValue | None) -> UnitResult:
     entries = [Entry(code, count) for code, count in minutes]
     return compute_units(entries, rule, unit_value=unit_value, explain=False)
@@ -217,7 +218,8 @@ def check_visits(
 
     ``primary-more-than-once`` is reported on the later visit of the same patient and date that
     bills 97129 again; ``progress-report-due`` on every 10th treatment date of a patient in
-    input order. Their state grows with patients × dates; nothing else is kept between visits.
+    input order. Their state grows with patients × dates; besides it only bounded caches of
+    repeated answers (units, modifiers) are kept between visits.
     ``context_for`` picks a context per visit (e.g. by ``visit.payer``); build each context once.
     """
     history = VisitHistory()
@@ -227,14 +229,19 @@ def check_visits(
 
 def _units(prepared: PreparedVisit, ctx: CheckContext, visit: Visit, emit: Emitter) -> UnitResult:
     rule = ctx.unit_rule
+    units = ctx.units
     fee = ctx.fee
-    unit_value: UnitValue | None = None
-    if fee is not None:
-        unit_value = partial(fee, visit)
     try:
-        if ctx.units is not None:
-            return ctx.units(prepared.minutes_key(), rule, unit_value)
-        return compute_units(prepared.entries, rule, unit_value=unit_value)
+        if units is None:
+            value = None if fee is None else partial(fee, visit)
+            return compute_units(prepared.entries, rule, unit_value=value)
+        items = prepared.minutes.items()
+        minutes = tuple(sorted(items)) if len(items) > 1 else tuple(items)
+        result = units(minutes, rule, None)
+        if result.ties and fee is not None:
+            # Unit values only break ties (RULES.md §2.5): ask for them only then.
+            result = units(minutes, rule, partial(fee, visit))
+        return result
     except EntryError as exc:
         emit.add("invalid-minutes", f"{exc.message}; no units were computed for this visit.")
         return _no_units(rule)
@@ -243,6 +250,9 @@ def _units(prepared: PreparedVisit, ctx: CheckContext, visit: Visit, emit: Emitt
 @lru_cache(maxsize=8)
 def _no_units(rule: UnitRule) -> UnitResult:
     return compute_units((), rule)
+
+
+_SLP = Discipline.SLP
 
 
 def _build(visit: Visit, ctx: CheckContext, history: VisitHistory | None) -> VisitClaim:
@@ -255,6 +265,7 @@ def _build(visit: Visit, ctx: CheckContext, history: VisitHistory | None) -> Vis
     discipline = visit.provider.discipline
     under_plan = visit.plan_of_care is not None
     lines: list[ClaimLine] = []
+    modifiers_of: dict[str, tuple[str, ...]] = {}
     mods: tuple[str, ...] = ()
     last_key = ""
     bills_primary = False
@@ -264,16 +275,19 @@ def _build(visit: Visit, ctx: CheckContext, history: VisitHistory | None) -> Vis
         if units <= 0:
             continue
         key = line.service
-        if key != last_key:  # one service's lines come together (97129, then 97130)
+        if key != last_key:  # a service's lines come together (97129, then 97130)
             last_key = key
-            mods = line_modifiers(
-                emit, services[key], discipline, under_plan=under_plan, payer=payer
-            )
+            found = modifiers_of.get(key)
+            if found is None:
+                found = modifiers_of[key] = line_modifiers(
+                    emit, services[key], discipline, under_plan=under_plan, payer=payer
+                )
+            mods = found
         if key == COGNITIVE:
             cognitive_units += units
             if line.code == COGNITIVE_PRIMARY:
                 bills_primary = True
-        lines.append(ClaimLine(line.code, units, line.minutes, mods, key))
+        lines.append(_new(ClaimLine, (line.code, units, line.minutes, mods, key, None)))
 
     if services:
         if COGNITIVE in services:
@@ -284,10 +298,15 @@ def _build(visit: Visit, ctx: CheckContext, history: VisitHistory | None) -> Vis
             check_billed_units(emit, services, result, visit, ctx.fee)
         if ctx.caps:
             check_daily_caps(emit, [(ln.code, ln.units) for ln in lines], ctx.caps, payer.id)
-        if discipline is Discipline.SLP or discipline in UNQUALIFIED:
+        if discipline is _SLP or discipline in UNQUALIFIED:
             check_provider(emit, discipline, services, payer)
-        check_plan(emit, visit, payer, needs_plan=_needs_plan(prepared, discipline))
-        if prepared.any_modifiers or visit.place_of_service is not None:
+        # Therapy needs a plan of care; a physician, NP, CNS, PA or psychologist billing only
+        # "sometimes therapy" codes (97129/97130) outside a plan does not (RULES.md §6, §7).
+        needs_plan = (
+            prepared.therapy_always if discipline in PRACTITIONERS else prepared.therapy_any
+        )
+        check_plan(emit, visit, payer, needs_plan=needs_plan)
+        if prepared.telehealth_modifier or visit.place_of_service is not None:
             check_telehealth(emit, visit, lines, services)
     plan = visit.plan_of_care
     if visit.diagnoses or (plan is not None and plan.diagnoses):
@@ -296,30 +315,30 @@ def _build(visit: Visit, ctx: CheckContext, history: VisitHistory | None) -> Vis
         check_date(emit, visit, ctx.today)
     if result.findings:
         emit.extend(result.findings)
-    if history is not None:
+    if history is not None and lines:
         history.observe(
             emit,
             visit,
-            billable=bool(lines),
+            billable=True,
             bills_primary=bills_primary,
             strict=payer.requires_plan_of_care,
         )
     findings = emit.findings
-    return VisitClaim(
-        visit,
-        tuple(lines),
-        result,
-        sort_findings(findings) if findings else (),
-        tuple(prepared.excluded) if prepared.excluded else (),
-        payer.id,
-        ctx.visit_key,
+    excluded = prepared.excluded
+    return _new(
+        VisitClaim,
+        (
+            visit,
+            tuple(lines),
+            result,
+            sort_findings(findings) if findings else (),
+            tuple(excluded) if excluded else (),
+            payer.id,
+            ctx.visit_key,
+        ),
     )
 
 
-def _needs_plan(prepared: PreparedVisit, discipline: Discipline | None) -> bool:
-    """Therapy needs a plan of care; a physician, NP, CNS, PA or psychologist billing only
-    "sometimes therapy" codes (97129/97130) outside a plan does not (RULES.md §6, §7)."""
-    if discipline in PRACTITIONERS:
-        return prepared.therapy_always
-    return prepared.therapy_any
-
+# NamedTuples built from a tuple of every field, skipping their generated ``__new__`` (half
+# the cost, and these are built for every visit and line of a batch).
+_new = tuple.__new__

@@ -5,18 +5,18 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cognibill.claims import VisitClaim, build_claim, cached_units, check_visits
+from cognibill.claims import ClaimLine, VisitClaim, build_claim, cached_units, check_visits
 from cognibill.engine import Entry, UnitRule, compute_units
-from cognibill.findings import Severity
+from cognibill.findings import Finding, Severity
 from cognibill.models import Visit
 from cognibill.rules import COMMERCIAL_LIKE, MEDICARE_LIKE, CheckContext, FeeLookup
+from cognibill.rules.emit import sort_findings
 from tests.test_rules_support import TODAY, claim_of, ctx, ids, lines, svc, visit
 
 
@@ -110,21 +110,33 @@ def test_cached_units_gives_the_engines_answer_once_per_minute_pattern() -> None
     # A batch shows no explanation: the cached engine skips the trace, nothing else changes.
     engine = compute_units([Entry("97129", 38)], UnitRule.CMS)
     assert first.units.trace == () and engine.trace
-    assert first.units == replace(engine, trace=())
+    assert first.units == engine._replace(trace=())
 
 
 def test_cached_units_pools_repeated_codes_and_ignores_their_order_rules_2() -> None:
-    """RULES.md §2: the engine pools a service's minutes, so 20 + 18 min of 97129 are 38."""
+    """RULES.md §2: the engine pools a service's minutes, so 20 + 18 min of 97129 are 38; with
+    97110's 12 the visit has 50 min, 3 units: 2 cognitive blocks, the third to 97110's 12 min
+    left over (more than cognitive's 8)."""
     units = cached_units(maxsize=8)
     context = ctx(units=units)
     split = build_claim(visit(svc("97110", 12), svc("97129", 20), svc("97129", 18)), context)
     whole = build_claim(visit(svc("97129", 38), svc("97110", 12)), context)
     assert split.units is whole.units
-    assert lines(split) == lines(whole) == [
-        ("97110", 1, ("GN",)),
-        ("97129", 1, ("GN",)),
-        ("97130", 2, ("GN",)),
-    ]
+    expected = [("97110", 1, ("GN",)), ("97129", 1, ("GN",)), ("97130", 1, ("GN",))]
+    assert lines(split) == expected and lines(whole) == expected
+
+
+def test_cached_units_share_one_result_for_any_split_of_the_cognitive_pair_rules_5() -> None:
+    """RULES.md §5: 97129 and 97130 minutes are one service; 15 + 23 and 20 + 18 are both 38."""
+    units = cached_units(maxsize=8)
+    context = ctx(units=units)
+    first = build_claim(visit(svc("97129", 15), svc("97130", 23)), context)
+    second = build_claim(visit(svc("97130", 18), svc("97129", 20)), context)
+    assert first.units is second.units
+    engine = compute_units([Entry("97129", 15), Entry("97130", 23)], UnitRule.CMS)
+    assert first.units == engine._replace(trace=())
+    assert lines(first) == [("97129", 1, ("GN",)), ("97130", 2, ("GN",))]
+    assert build_claim(visit(svc("97129", 38)), context).units is not first.units  # 97129 alone
 
 
 def _fees(values: dict[str, str]) -> FeeLookup:
@@ -152,7 +164,7 @@ def test_cached_units_breaks_a_tie_by_each_visits_unit_values_rules_2_5() -> Non
         }
     for fee in by_value.values():
         cached = build_claim(tied, ctx(units=units, fee=fee)).units
-        assert cached == replace(build_claim(tied, ctx(fee=fee)).units, trace=())
+        assert cached == build_claim(tied, ctx(fee=fee)).units._replace(trace=())
 
 
 def test_check_visits_streams_without_reading_ahead() -> None:
@@ -188,6 +200,31 @@ def test_a_visit_without_services_is_an_empty_claim() -> None:
         Visit(patient="P-1", date=date(2026, 3, 2)), CheckContext(MEDICARE_LIKE, today=TODAY)
     )
     assert claim.lines == () and claim.findings == ()
+
+
+def test_claim_lines_and_claims_carry_every_field() -> None:
+    claim = claim_of(visit(svc("97129", 38), svc("92129", 10)))
+    assert all(len(line) == len(ClaimLine._fields) for line in claim.lines)
+    assert [line.estimate for line in claim.lines] == [None, None]
+    assert len(claim) == len(VisitClaim._fields) and claim.payer == "medicare"
+    assert [s.code for s in claim.excluded] == ["92129"]
+
+
+def _finding(rule_id: str, severity: Severity, n: int) -> Finding:
+    return Finding(rule_id, severity, f"message {n}")
+
+
+_SEVERITIES = st.sampled_from(list(Severity))
+_IDS = st.sampled_from(["a-rule", "b-rule", "c-rule"])
+
+
+@given(st.lists(st.tuples(_IDS, _SEVERITIES), max_size=5))
+def test_findings_sort_errors_first_then_by_rule_id_keeping_the_input_order(
+    raw: list[tuple[str, Severity]],
+) -> None:
+    findings = [_finding(rule_id, severity, n) for n, (rule_id, severity) in enumerate(raw)]
+    expected = sorted(findings, key=lambda f: (-f.severity.rank, f.id))  # stable
+    assert sort_findings(list(findings)) == tuple(expected)
 
 
 def test_with_findings_keeps_the_order() -> None:

@@ -21,12 +21,27 @@ def day_of_plan(n: int) -> date:
 def test_no_plan_of_care_is_an_error_for_a_payer_that_requires_one_rules_7() -> None:
     finding = only(claim_of(visit(plan=None)), "no-plan-of-care")
     assert finding.severity is Severity.ERROR
-    assert "P-1001 on 2026-03-02" in finding.message and "medicare requires one" in finding.message
+    assert finding.message == (
+        "no plan of care on 2026-03-02: therapy needs a plan before treatment "
+        "(medicare requires one)."
+    )
 
 
 def test_no_plan_of_care_is_a_warning_elsewhere_rules_7() -> None:
     finding = only(claim_of(visit(plan=None), COMMERCIAL_LIKE), "no-plan-of-care")
     assert finding.severity is Severity.WARNING
+    assert finding.message.endswith("needs a plan before treatment.")
+
+
+def test_no_plan_of_care_names_the_date_not_the_patient_whose_claim_carries_it_rules_7() -> None:
+    """Two patients' visits on one date get the same message; each claim names its patient."""
+    first = claim_of(visit(plan=None, patient="P-1001"))
+    second = claim_of(visit(plan=None, patient="P-2002"))
+    assert only(first, "no-plan-of-care") == only(second, "no-plan-of-care")
+    assert "P-1001" not in only(first, "no-plan-of-care").message
+    assert [first.visit.patient, second.visit.patient] == ["P-1001", "P-2002"]
+    later = claim_of(visit(plan=None, day=date(2026, 3, 3)))
+    assert "on 2026-03-03" in only(later, "no-plan-of-care").message
 
 
 def test_no_plan_of_care_not_needed_by_a_physician_billing_97129_rules_6_and_7() -> None:

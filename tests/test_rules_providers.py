@@ -204,3 +204,22 @@ def test_assistant_share_is_per_service_across_the_cognitive_pair_rules_6() -> N
     )
     assert lines(claim) == [("97129", 1, ("GP", "CQ")), ("97130", 2, ("GP", "CQ"))]
     assert "4 of 38 min (10.5%)" in only(claim, "assistant-modifier").message
+
+
+# -- the modifiers remembered across a batch -----------------------------------------------------
+
+
+def test_remembered_modifiers_follow_the_ignored_rules_and_the_minutes_rules_6() -> None:
+    """The same line shape again gives the same modifiers and findings, unless --ignore or the
+    assistant's share differs."""
+    v = visit(svc("97129", 30, modifiers=("GP",)))
+    assert ids(claim_of(v)) == ["discipline-modifier"]
+    assert ids(claim_of(v, ignore=frozenset({"discipline-modifier"}))) == []
+    assert ids(claim_of(v)) == ["discipline-modifier"]
+    assert lines(claim_of(v, ignore=frozenset({"discipline-modifier"}))) == lines(claim_of(v))
+    shares = [
+        only(claim_of(visit(svc("97110", m), discipline="pta")), "assistant-modifier").message
+        for m in (30, 45, 30)
+    ]
+    assert "30 of 30 min" in shares[0] and "45 of 45 min" in shares[1]
+    assert shares[2] == shares[0]

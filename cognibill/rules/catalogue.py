@@ -263,7 +263,7 @@ _RULES: tuple[Rule, ...] = (
         _example(
             "-plan_of_care",
             _service("97129", 30),
-            "error[no-plan-of-care]: no plan of care for P-1001 on 2026-03-02 ...",
+            "error[no-plan-of-care]: no plan of care on 2026-03-02 ...",
         ),
         "error for payers that require a plan of care (Medicare), warning elsewhere.",
     ),

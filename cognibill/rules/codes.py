@@ -19,6 +19,7 @@ from cognibill.models import Service, Visit
 from cognibill.rules.codefacts import CodeFacts, code_facts, lookup, suggest_codes
 from cognibill.rules.context import FeeLookup
 from cognibill.rules.emit import Emitter
+from cognibill.rules.visit import TELEHEALTH_MODIFIERS
 
 
 class ServiceInput:
@@ -37,29 +38,45 @@ class ServiceInput:
         "modifiers",
     )
 
-    def __init__(self, facts: CodeFacts) -> None:
+    def __init__(
+        self,
+        facts: CodeFacts,
+        service: Service,
+        code: str,
+        track_billed: bool,
+        modifiers: tuple[str, ...],
+    ) -> None:
+        """The service as its first entry says: ``code`` as entered, ``facts`` of the code that
+        bills it, ``modifiers`` cleaned (``clean_modifiers``); ``add`` pools the next ones."""
         self.facts = facts
-        self.minutes = 0
-        self.assistant_minutes = 0
-        self.billed = 0
-        self.billed_complete = True
-        """Every entry stated ``units_billed``: only then is the total compared."""
-        self.billed_stated = False
-        """Some entry stated ``units_billed``."""
+        self.minutes = service.minutes
+        self.assistant_minutes = service.assistant_minutes
+        self.codes = [code]
+        self.modifiers = modifiers
+        billed = service.units_billed
         self.billed_by_code: dict[str, int] | None = None
         """Units billed per code, kept for the cognitive pair only (97129 vs 97130)."""
-        self.codes: list[str] = []
-        self.modifiers: tuple[str, ...] = ()
+        if billed is None or not track_billed:
+            self.billed = 0
+            self.billed_complete = False
+            """Every entry stated ``units_billed``: only then is the total compared."""
+            self.billed_stated = False
+            """Some entry stated ``units_billed``."""
+        else:
+            self.billed = billed
+            self.billed_complete = True
+            self.billed_stated = True
+            if facts.cognitive:
+                self.billed_by_code = {code: billed}
 
-    def add(self, service: Service, code: str, track_billed: bool = True) -> None:
+    def add(self, service: Service, code: str, track_billed: bool, mods: tuple[str, ...]) -> None:
+        """Pool one more entry of the service (``mods``: its modifiers cleaned)."""
         self.minutes += service.minutes
         self.assistant_minutes += service.assistant_minutes
         codes = self.codes
         if code not in codes:
             codes.append(code)
-        raw = service.modifiers
-        if raw:
-            mods = clean_modifiers(raw)
+        if mods:
             if not self.modifiers:
                 self.modifiers = mods
             elif mods != self.modifiers:
@@ -97,24 +114,26 @@ class PreparedVisit:
 
     __slots__ = (
         "any_billed",
-        "any_modifiers",
         "excluded",
         "minutes",
         "services",
+        "telehealth_modifier",
         "therapy_always",
         "therapy_any",
     )
 
     def __init__(self) -> None:
         self.minutes: dict[str, int] = {}
-        """Minutes per code for the engine (group work as 97150), repeated codes summed:
-        the engine pools by service and ignores order, so this is all it needs."""
+        """Minutes per code for the engine (group work as 97150), repeated codes summed and
+        the cognitive pair's minutes all on 97129 (97130 kept, with 0): the engine pools by
+        service and ignores order, so this is all it needs."""
         self.services: dict[str, ServiceInput] = {}
         """What the input says of each service, by the engine's service key."""
         self.excluded: list[Service] = []
         """Services left out of the units (unknown, deleted, impossible minutes)."""
         self.any_billed = False
-        self.any_modifiers = False
+        self.telehealth_modifier = False
+        """Some service kept carries 95 or 93 (RULES.md §6)."""
         self.therapy_any = False
         """Some service kept is a therapy code ("always" or "sometimes", RULES.md §6)."""
         self.therapy_always = False
@@ -124,11 +143,6 @@ class PreparedVisit:
     def entries(self) -> list[Entry]:
         """The engine entries, one per code."""
         return [Entry(code, minutes) for code, minutes in self.minutes.items()]
-
-    def minutes_key(self) -> tuple[tuple[str, int], ...]:
-        """``minutes`` as a sorted tuple: the key of a cached units result."""
-        items = self.minutes.items()
-        return tuple(sorted(items)) if len(items) > 1 else tuple(items)
 
 
 def prepare(visit: Visit, emit: Emitter) -> PreparedVisit:
@@ -142,6 +156,7 @@ def prepare(visit: Visit, emit: Emitter) -> PreparedVisit:
     minutes_by_code = out.minutes
     services = out.services
     table = code_facts()
+    any_billed = telehealth = therapy_any = therapy_always = False
     for service in visit.services:
         facts = table.get(service.code) or lookup(service.code)
         if facts is None:
@@ -166,21 +181,37 @@ def prepare(visit: Visit, emit: Emitter) -> PreparedVisit:
             facts = table[facts.group_code]
             track_billed = False
         engine_code = facts.code
-        minutes_by_code[engine_code] = minutes_by_code.get(engine_code, 0) + minutes
+        if engine_code in minutes_by_code:
+            minutes_by_code[engine_code] += minutes
+        else:
+            minutes_by_code[engine_code] = minutes
+        mods = service.modifiers
+        if mods:
+            mods = clean_modifiers(mods)
+            if not telehealth and not TELEHEALTH_MODIFIERS.isdisjoint(mods):
+                telehealth = True
+        if service.units_billed is not None:
+            any_billed = True
         key = facts.service
         found = services.get(key)
         if found is None:
-            found = services[key] = ServiceInput(facts)
+            services[key] = ServiceInput(facts, service, code, track_billed, mods)
             therapy = facts.therapy
             if therapy is not None:
-                out.therapy_any = True
+                therapy_any = True
                 if therapy == "always":
-                    out.therapy_always = True
-        found.add(service, code, track_billed)
-        if service.units_billed is not None:
-            out.any_billed = True
-        if service.modifiers:
-            out.any_modifiers = True
+                    therapy_always = True
+        else:
+            found.add(service, code, track_billed, mods)
+    if COGNITIVE_ADDON in minutes_by_code and COGNITIVE_PRIMARY in minutes_by_code:
+        # The engine pools the pair's minutes (RULES.md §5): how they were split between 97129
+        # and 97130 changes nothing, so all go on 97129 and one total is one cache key.
+        minutes_by_code[COGNITIVE_PRIMARY] += minutes_by_code[COGNITIVE_ADDON]
+        minutes_by_code[COGNITIVE_ADDON] = 0
+    out.any_billed = any_billed
+    out.telehealth_modifier = telehealth
+    out.therapy_any = therapy_any
+    out.therapy_always = therapy_always
     return out
 
 
@@ -307,12 +338,15 @@ def check_billed_units(
     CMS rule a unit that went to one of several tied services may be billed by any of them
     (RULES.md §2.5): such a swap is not reported.
     """
-    stated = [s for s in services.values() if s.billed_complete and s.billed_stated]
-    if not stated:
-        return
-    earned = {s.service: s.units for s in result.services}
-    wrong = [(s, earned.get(s.facts.service, 0)) for s in stated]
-    wrong = [(s, units) for s, units in wrong if s.billed != units]
+    earned: dict[str, int] | None = None
+    wrong: list[tuple[ServiceInput, int]] = []
+    for service in services.values():
+        if service.billed_complete and service.billed_stated:
+            if earned is None:
+                earned = {s.service: s.units for s in result.services}
+            units = earned.get(service.facts.service, 0)
+            if service.billed != units:
+                wrong.append((service, units))
     if not wrong or _tie_swap(wrong, services, result):
         return
     for service, units in wrong:

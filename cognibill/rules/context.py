@@ -104,17 +104,16 @@ class CheckContext:
     """``payer.covered_diagnoses`` normalised once, for ``str.startswith``."""
     caps: dict[str, int] = field(init=False, repr=False, compare=False)
     """``payer.daily_caps`` with upper-case codes."""
+    unit_rule: UnitRule = field(init=False, repr=False, compare=False)
+    """The rule in force: the override, else the payer's."""
 
     def __post_init__(self) -> None:
         prefixes = tuple(normalise_diagnosis(c) for c in self.payer.covered_diagnoses)
         object.__setattr__(self, "covered_prefixes", prefixes)
         caps = {c.strip().upper(): int(n) for c, n in self.payer.daily_caps.items()}
         object.__setattr__(self, "caps", caps)
-
-    @property
-    def unit_rule(self) -> UnitRule:
-        """The rule in force: the override, else the payer's."""
-        return self.rule if self.rule is not None else self.payer.unit_rule
+        rule = self.rule if self.rule is not None else self.payer.unit_rule
+        object.__setattr__(self, "unit_rule", rule)
 
 
 @dataclass(frozen=True, slots=True)

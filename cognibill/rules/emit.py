@@ -34,17 +34,14 @@ class Emitter:
         unless given here."""
         if rule_id in self.ignore:
             return
-        rule = RULES[rule_id]
         self.findings.append(
-            Finding(
-                id=rule_id,
-                severity=rule.severity if severity is None else severity,
-                message=message,
-                hint=rule.hint if hint is None else hint,
-                source=rule.source,
-                code=code,
-            )
+            make_finding(rule_id, message, severity=severity, code=code, hint=hint)
         )
+
+    def keep(self, finding: Finding) -> None:
+        """Report a finding made beforehand (e.g. a cached one), unless its rule is ignored."""
+        if finding.id not in self.ignore:
+            self.findings.append(finding)
 
     def extend(self, findings: Iterable[Finding]) -> None:
         """Take findings made elsewhere (the units engine), dropping ignored ids."""
@@ -52,14 +49,45 @@ class Emitter:
         self.findings.extend(f for f in findings if f.id not in ignore)
 
 
+def make_finding(
+    rule_id: str,
+    message: str,
+    *,
+    severity: Severity | None = None,
+    code: str | None = None,
+    hint: str | None = None,
+) -> Finding:
+    """A finding of ``rule_id`` with the catalogue's severity, hint and source unless given."""
+    rule = RULES[rule_id]
+    return Finding(
+        rule_id,
+        rule.severity if severity is None else severity,
+        message,
+        rule.hint if hint is None else hint,
+        rule.source,
+        code,
+    )
+
+
 def _order(finding: Finding) -> tuple[int, str]:
-    return (-finding.severity.rank, finding.id)
+    return (-_RANK[finding.severity], finding.id)
+
+
+_RANK = {severity: severity.rank for severity in Severity}
 
 
 def sort_findings(findings: list[Finding]) -> tuple[Finding, ...]:
     """Errors first, then warnings, then info; by rule id within a severity (stable)."""
-    if not findings:
+    count = len(findings)
+    if count == 1:
+        return (findings[0],)
+    if count == 2:  # the usual case with more than one: no key tuples
+        first, second = findings
+        rank, other = _RANK[first.severity], _RANK[second.severity]
+        if rank < other or (rank == other and first.id > second.id):
+            return (second, first)
+        return (first, second)
+    if not count:
         return ()
-    if len(findings) > 1:
-        findings.sort(key=_order)
+    findings.sort(key=_order)
     return tuple(findings)

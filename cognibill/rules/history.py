@@ -10,29 +10,31 @@ from __future__ import annotations
 from datetime import date
 
 from cognibill.findings import Severity
-from cognibill.models import Visit
+from cognibill.models import Provider, Visit
 from cognibill.rules.emit import Emitter
 
 PROGRESS_EVERY = 10
 """A progress report at least once every 10 treatment days (RULES.md §7)."""
 
-_NO_PRIMARY = ""
+_NO_PRIMARY = None
 """A treatment date on which no visit billed 97129."""
 
+_Where = tuple[Provider, str | None, int | None]
+"""The visit that billed 97129 on a date: provider, file and line (formatted only if needed)."""
 
-def _where(visit: Visit) -> str:
+
+def _where(provider: Provider, source: str | None, line: int | None) -> str:
     """A short pointer to a visit for messages: provider, then file and line when known."""
     parts = []
-    provider = visit.provider
     if provider.id or provider.discipline:
         who = provider.id or ""
         if provider.discipline is not None:
             who = f"{who} ({provider.discipline.value})" if who else provider.discipline.value
         parts.append(f"provider {who}")
-    if visit.source:
-        parts.append(f"{visit.source}:{visit.line}" if visit.line else visit.source)
-    elif visit.line:
-        parts.append(f"line {visit.line}")
+    if source:
+        parts.append(f"{source}:{line}" if line else source)
+    elif line:
+        parts.append(f"line {line}")
     return ", ".join(parts) or "another visit"
 
 
@@ -42,7 +44,7 @@ class VisitHistory:
     __slots__ = ("_days",)
 
     def __init__(self) -> None:
-        self._days: dict[str, dict[date, str]] = {}
+        self._days: dict[str, dict[date, _Where | None]] = {}
 
     def observe(
         self,
@@ -62,29 +64,30 @@ class VisitHistory:
         days = self._days.get(visit.patient)
         if days is None:
             days = self._days[visit.patient] = {}
-        earlier = days.get(visit.date)
-        if earlier is None:
-            days[visit.date] = _where(visit) if bills_primary else _NO_PRIMARY
+        day = visit.date
+        if day not in days:
+            days[day] = (visit.provider, visit.source, visit.line) if bills_primary else _NO_PRIMARY
             count = len(days)
             if count % PROGRESS_EVERY == 0:
                 emit.add(
                     "progress-report-due",
-                    f"{visit.patient}: {visit.date} is treatment day {count} in this input: a "
+                    f"{visit.patient}: {day} is treatment day {count} in this input: a "
                     f"progress report is due at least once every {PROGRESS_EVERY} treatment days.",
                     severity=Severity.WARNING if strict else Severity.INFO,
                 )
             return
         if not bills_primary:
             return
-        if earlier:
+        earlier = days[day]
+        if earlier is not None:
             emit.add(
                 "primary-more-than-once",
-                f"97129 billed again for {visit.patient} on {visit.date}: already billed by "
-                f"{earlier}; 97129 is once per day, so only one visit that day bills it.",
+                f"97129 billed again for {visit.patient} on {day}: already billed by "
+                f"{_where(*earlier)}; 97129 is once per day, so only one visit that day bills it.",
                 code="97129",
             )
         else:
-            days[visit.date] = _where(visit)
+            days[day] = (visit.provider, visit.source, visit.line)
 
     @property
     def patients(self) -> int:

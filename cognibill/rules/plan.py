@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from functools import lru_cache
 
-from cognibill.findings import Severity
+from cognibill.findings import Finding, Severity
 from cognibill.models import Visit
 from cognibill.rules.context import PayerPolicy
-from cognibill.rules.emit import Emitter
+from cognibill.rules.emit import Emitter, make_finding
 
 CERTIFICATION_DAYS = 90
 """A certification covers at most 90 calendar days, the plan's start date being day 1."""
@@ -24,13 +25,8 @@ def check_plan(emit: Emitter, visit: Visit, payer: PayerPolicy, *, needs_plan: b
     plan = visit.plan_of_care
     strict = payer.requires_plan_of_care
     if plan is None:
-        if needs_plan:
-            emit.add(
-                "no-plan-of-care",
-                f"no plan of care for {visit.patient} on {visit.date}: therapy needs a plan "
-                "before treatment" + (f" ({payer.id} requires one)." if strict else "."),
-                severity=Severity.ERROR if strict else Severity.WARNING,
-            )
+        if needs_plan and emit.wants("no-plan-of-care"):
+            emit.keep(_no_plan(visit.date, payer.id, strict))
         return
     day = visit.date
     start = plan.start
@@ -100,3 +96,17 @@ def _certification(emit: Emitter, visit: Visit, payer: PayerPolicy) -> None:
             f"({(day - plan.through).days} day(s) later).",
             severity=severity,
         )
+
+
+@lru_cache(maxsize=1024)
+def _no_plan(day: date, payer_id: str, strict: bool) -> Finding:
+    """``no-plan-of-care`` for a date (cached: in a batch, most visits of a day lack a plan).
+
+    The message names no patient: the claim row or finding that carries it names the patient.
+    """
+    return make_finding(
+        "no-plan-of-care",
+        f"no plan of care on {day}: therapy needs a plan before treatment"
+        + (f" ({payer_id} requires one)." if strict else "."),
+        severity=Severity.ERROR if strict else Severity.WARNING,
+    )

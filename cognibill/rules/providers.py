@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cognibill.findings import Severity
+from cognibill.findings import Finding, Severity
 from cognibill.models import Discipline
 from cognibill.rules.codes import ServiceInput
 from cognibill.rules.context import PayerPolicy
@@ -133,6 +133,38 @@ def line_modifiers(
     if not given and not service.assistant_minutes and discipline in THERAPISTS:
         # The common case: a therapist's own minutes, no modifiers entered.
         return _OWN[discipline] if service.facts.therapy is not None else ()
+    # Everything below depends on these alone (the facts through the code), and they repeat
+    # across a batch: the answer and its findings are remembered.
+    key = (
+        service.facts.code,
+        discipline,
+        under_plan,
+        given,
+        service.assistant_minutes,
+        service.minutes,
+        emit.ignore,
+    )
+    known = _DERIVED.get(key)
+    if known is None:
+        own = Emitter(emit.ignore)
+        known = (_derive(own, service, discipline, under_plan), tuple(own.findings))
+        if len(_DERIVED) >= _DERIVED_MAX:
+            _DERIVED.clear()
+        _DERIVED[key] = known
+    if known[1]:
+        emit.findings.extend(known[1])
+    return known[0]
+
+
+_DERIVED: dict[tuple[object, ...], tuple[tuple[str, ...], tuple[Finding, ...]]] = {}
+_DERIVED_MAX = 8192
+
+
+def _derive(
+    emit: Emitter, service: ServiceInput, discipline: Discipline | None, under_plan: bool
+) -> tuple[str, ...]:
+    """``line_modifiers`` for a payer that requires discipline modifiers."""
+    given = service.modifiers
     needs = needs_discipline_modifier(service, discipline, under_plan)
     therapy_mods = _therapy_modifier(emit, service, discipline) if needs else None
     if therapy_mods is None:
