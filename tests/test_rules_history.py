@@ -88,3 +88,20 @@ def test_visits_that_bill_nothing_are_not_treatment_days_rules_7() -> None:
         history.observe(emit, v, billable=False, bills_primary=False, strict=True)
     assert emit.findings == []
     assert history.patients == 0
+
+
+def test_progress_report_due_counts_each_disciplines_plan_of_care_apart_rules_7() -> None:
+    """PT and SLP each have their own plan and progress reports: 5 SLP days and 5 PT days are
+    not 10 treatment days of either plan; PTA days count toward the PT plan."""
+    today = PLAN_START + timedelta(days=40)
+    mixed = [
+        visit(day=PLAN_START + timedelta(days=i), discipline="slp" if i % 2 else "pt")
+        for i in range(10)
+    ]
+    assert all("progress-report-due" not in ids(c) for c in claims_of(mixed, today=today))
+    pt_plan = [
+        visit(day=PLAN_START + timedelta(days=i), discipline="pta" if i % 2 else "pt")
+        for i in range(10)
+    ]
+    claims = claims_of(pt_plan, today=today)
+    assert "(PT plan of care)" in only(claims[9], "progress-report-due").message

@@ -19,6 +19,9 @@ PROGRESS_EVERY = 10
 _NO_PRIMARY = None
 """A treatment date on which no visit billed 97129."""
 
+_PLAN_OF = {"pt": "pt", "pta": "pt", "ot": "ot", "ota": "ot", "slp": "slp"}
+"""The plan of care a discipline's treatment days count toward."""
+
 _Where = tuple[Provider, str | None, int | None]
 """The visit that billed 97129 on a date: provider, file and line (formatted only if needed)."""
 
@@ -41,10 +44,12 @@ def _where(provider: Provider, source: str | None, line: int | None) -> str:
 class VisitHistory:
     """What earlier visits of the input said, per patient and date of service."""
 
-    __slots__ = ("_days",)
+    __slots__ = ("_days", "_treated")
 
     def __init__(self) -> None:
         self._days: dict[str, dict[date, _Where | None]] = {}
+        self._treated: dict[tuple[str, str], set[date]] = {}
+        """Treatment dates per patient and plan of care (one plan per therapy discipline)."""
 
     def observe(
         self,
@@ -65,16 +70,9 @@ class VisitHistory:
         if days is None:
             days = self._days[visit.patient] = {}
         day = visit.date
+        self._count_treatment_day(emit, visit, strict)
         if day not in days:
             days[day] = (visit.provider, visit.source, visit.line) if bills_primary else _NO_PRIMARY
-            count = len(days)
-            if count % PROGRESS_EVERY == 0:
-                emit.add(
-                    "progress-report-due",
-                    f"{visit.patient}: {day} is treatment day {count} in this input: a "
-                    f"progress report is due at least once every {PROGRESS_EVERY} treatment days.",
-                    severity=Severity.WARNING if strict else Severity.INFO,
-                )
             return
         if not bills_primary:
             return
@@ -88,6 +86,29 @@ class VisitHistory:
             )
         else:
             days[day] = (visit.provider, visit.source, visit.line)
+
+    def _count_treatment_day(self, emit: Emitter, visit: Visit, strict: bool) -> None:
+        """Progress reports belong to a plan of care, and PT, OT and SLP each have their own:
+        treatment days are counted per patient and discipline (assistants with their
+        therapist's plan)."""
+        discipline = visit.provider.discipline
+        plan = _PLAN_OF.get(discipline.value if discipline is not None else "", "other")
+        key = (visit.patient, plan)
+        dates = self._treated.get(key)
+        if dates is None:
+            dates = self._treated[key] = set()
+        if visit.date in dates:
+            return
+        dates.add(visit.date)
+        count = len(dates)
+        if count % PROGRESS_EVERY == 0:
+            who = "" if plan == "other" else f" ({plan.upper()} plan of care)"
+            emit.add(
+                "progress-report-due",
+                f"{visit.patient}: {visit.date} is treatment day {count} in this input{who}: a "
+                f"progress report is due at least once every {PROGRESS_EVERY} treatment days.",
+                severity=Severity.WARNING if strict else Severity.INFO,
+            )
 
     @property
     def patients(self) -> int:
