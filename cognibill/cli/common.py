@@ -137,3 +137,18 @@ def service_date(date: dt.datetime | None, year: int | None) -> dt.date:
     if year is not None:
         return dt.date(year, 7, 1)
     return dt.date.today()
+
+
+def write_text_file(path: Path | None, text: str, *, force: bool) -> bool:
+    """``text`` to stdout (no path, or ``-``), or atomically to ``path``, refusing to overwrite
+    an existing file without ``--force``. True when a file was written."""
+    if path is None or str(path) == "-":
+        sys.stdout.write(text)
+        return False
+    if path.exists() and not force:
+        raise EntryError(f"{path} exists; refusing to overwrite it", hint="add --force")
+    from cognibill.writers import atomic_output
+
+    with atomic_output(path) as stream:
+        stream.write(text)
+    return True

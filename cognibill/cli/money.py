@@ -19,8 +19,8 @@ from cognibill.cli.common import (
     service_date,
     write_csv,
     write_json,
+    write_text_file,
 )
-from cognibill.errors import EntryError
 from cognibill.formats import OutputFormat
 
 _ONE_OFF = (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV)
@@ -226,17 +226,8 @@ def payers_init(
     """Write a commented payer profile to start from (TOML)."""
     from cognibill.payers import starter_profile
 
-    text = starter_profile(payer_id, base=base)
-    if path is None:
-        sys.stdout.write(text)
-        return
-    if path.exists() and not force:
-        raise EntryError(f"{path} exists; refusing to overwrite it", hint="add --force")
-    from cognibill.writers import atomic_output
-
-    with atomic_output(path) as stream:
-        stream.write(text)
-    sys.stderr.write(f"wrote {path}; use it with --payers {path} or COGNIBILL_PAYERS\n")
+    if write_text_file(path, starter_profile(payer_id, base=base), force=force):
+        sys.stderr.write(f"wrote {path}; use it with --payers {path} or COGNIBILL_PAYERS\n")
 
 
 def register(app: typer.Typer) -> None:

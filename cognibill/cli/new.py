@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cognibill.errors import EntryError
+from cognibill.cli.common import write_text_file
 
 
 def new(
@@ -24,17 +24,8 @@ def new(
     """Write a commented template session file (TOML) to fill in."""
     from cognibill.template import render_template
 
-    text = render_template(from_units)
-    if path is None or str(path) == "-":
-        sys.stdout.write(text)
-        return
-    if path.exists() and not force:
-        raise EntryError(f"{path} exists; refusing to overwrite it", hint="add --force")
-    from cognibill.writers import atomic_output
-
-    with atomic_output(path) as stream:
-        stream.write(text)
-    sys.stderr.write(f"wrote {path}\n")
+    if write_text_file(path, render_template(from_units), force=force):
+        sys.stderr.write(f"wrote {path}\n")
 
 
 def register(app: typer.Typer) -> None:
