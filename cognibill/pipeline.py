@@ -531,10 +531,6 @@ def _placed(claim: VisitClaim) -> list[tuple[ClaimLine, list[Finding]]]:
     return list(zip(lines, placed, strict=True))
 
 
-def _money(span: Any) -> Any:
-    return None if span is None else span.to_json()
-
-
 def claim_rows(item: Claimed) -> list[dict[str, Any]]:
     """The output rows of one visit (JSON and NDJSON): one per claim line."""
     claim = item.claim
@@ -565,21 +561,13 @@ def claim_rows(item: Claimed) -> list[dict[str, Any]]:
                 "units": line.units,
                 "minutes": line.minutes,
                 "modifiers": list(line.modifiers),
-                "allowed": None if est is None else _money(est.allowed),
-                "payer_pays": None if est is None else _money(est.payer_pays),
-                "patient_owes": None if est is None else _money(est.patient_owes),
+                "allowed": None if est is None else est.allowed.to_json(),
+                "payer_pays": None if est is None else est.payer_pays.to_json(),
+                "patient_owes": None if est is None else est.patient_owes.to_json(),
                 "findings": [f.to_dict() for f in found],
             }
         )
     return rows
-
-
-def _csv_money(span: Any) -> str:
-    if span is None:
-        return ""
-    if span.low == span.high:
-        return f"{span.low:.2f}"
-    return f"{span.low:.2f}-{span.high:.2f}"
 
 
 def claim_csv_values(item: Claimed) -> list[list[Any]]:
@@ -610,9 +598,9 @@ def claim_csv_values(item: Claimed) -> list[list[Any]]:
                 line.units,
                 line.minutes,
                 " ".join(line.modifiers),
-                "" if est is None else _csv_money(est.allowed),
-                "" if est is None else _csv_money(est.payer_pays),
-                "" if est is None else _csv_money(est.patient_owes),
+                "" if est is None else est.allowed.to_csv(),
+                "" if est is None else est.payer_pays.to_csv(),
+                "" if est is None else est.patient_owes.to_csv(),
                 "; ".join(f"{f.severity.value}[{f.id}]: {f.message}" for f in found),
             ]
         )

@@ -78,14 +78,6 @@ UNIT_CSV_FIELDS = (
 )
 
 
-def money(value: Any) -> str:
-    """A Span (exact or low-high) as CSV text: ``21.67`` or ``105.00-165.00``."""
-    json_value = value.to_json()
-    return (
-        json_value if isinstance(json_value, str) else f"{json_value['low']}-{json_value['high']}"
-    )
-
-
 def unit_csv_rows(result: UnitResult, estimate: Estimate | None = None) -> list[dict[str, Any]]:
     """One CSV row per billing line, with the visit's totals, ties and findings on every row."""
     ties = "; ".join(
@@ -119,9 +111,9 @@ def _line_money(estimate: Estimate | None, index: int) -> dict[str, str]:
     line = estimate.lines[index]
     return {
         "payer": estimate.payer.id,
-        "allowed": money(line.allowed),
-        "payer_pays": money(line.payer_pays),
-        "patient_owes": money(line.patient_owes),
+        "allowed": line.allowed.to_csv(),
+        "payer_pays": line.payer_pays.to_csv(),
+        "patient_owes": line.patient_owes.to_csv(),
         "data_version": estimate.data_version,
     }
 

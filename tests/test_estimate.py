@@ -462,3 +462,10 @@ def test_non_participating_has_no_effect_on_a_flat_rate(commercial: PayerProfile
     assert estimate.allowed == Span(Decimal("105.00"), Decimal("165.00"))
     assert estimate.limiting_charge is None
     assert any("per-unit pricing is left as it is" in step for step in estimate.trace)
+
+
+def test_a_span_is_one_csv_cell_exact_or_low_high() -> None:
+    from cognibill.fees.estimate import Span
+
+    assert Span.of(Decimal("21.67")).to_csv() == "21.67"
+    assert Span(Decimal("105"), Decimal("165")).to_csv() == "105.00-165.00"

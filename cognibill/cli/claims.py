@@ -171,6 +171,31 @@ def _options(
     )
 
 
+_OPTION_NAMES = (
+    "input_kind",
+    "encoding",
+    "column_map",
+    "visit_key",
+    "unsorted",
+    "strict",
+    "payer",
+    "payers",
+    "rule",
+    "ignore",
+    "locality",
+    "facility",
+    "non_par",
+)
+
+
+def _options_of(params: dict[str, Any]) -> ClaimOptions:
+    """The options object from the parameters ``claim`` and ``check`` share (their signatures
+    must spell the options out for Typer; the mapping to the core lives here once)."""
+    return _options(
+        **{name: params[name] for name in _OPTION_NAMES}, estimate=not params["no_estimate"]
+    )
+
+
 def _summary_line(summary: Summary) -> str:
     f = summary.findings
     money = ""
@@ -277,22 +302,7 @@ def claim(
     """Claim lines, units, modifiers, estimate and findings for every visit of the inputs."""
     from cognibill.pipeline import ClaimRun
 
-    options = _options(
-        input_kind=input_kind,
-        encoding=encoding,
-        column_map=column_map,
-        visit_key=visit_key,
-        unsorted=unsorted,
-        strict=strict,
-        payer=payer,
-        payers=payers,
-        rule=rule,
-        ignore=ignore,
-        locality=locality,
-        facility=facility,
-        non_par=non_par,
-        estimate=not no_estimate,
-    )
+    options = _options_of(locals())
     run = ClaimRun(files, options)
     from cognibill.writers import atomic_output, check_output_path
 
@@ -390,22 +400,7 @@ def check(
     require_format(
         fmt, (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.NDJSON)
     )
-    options = _options(
-        input_kind=input_kind,
-        encoding=encoding,
-        column_map=column_map,
-        visit_key=visit_key,
-        unsorted=unsorted,
-        strict=strict,
-        payer=payer,
-        payers=payers,
-        rule=rule,
-        ignore=ignore,
-        locality=locality,
-        facility=facility,
-        non_par=non_par,
-        estimate=not no_estimate,
-    )
+    options = _options_of(locals())
     run = ClaimRun(files, options)
     sink = _FindingSink(sys.stdout, fmt)
     for item in _with_progress(run, quiet):

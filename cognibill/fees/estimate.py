@@ -113,6 +113,12 @@ class Span:
             return f"${self.low:,.2f}"
         return f"${self.low:,.2f}–${self.high:,.2f}"
 
+    def to_csv(self) -> str:
+        """``21.67``, or ``105.00-165.00`` for a range: one CSV cell."""
+        if self.exact:
+            return f"{self.low:.2f}"
+        return f"{self.low:.2f}-{self.high:.2f}"
+
     def to_json(self) -> str | dict[str, str]:
         """``"21.67"``, or ``{"low": "105.00", "high": "165.00"}`` for a range."""
         if self.exact:
@@ -216,14 +222,7 @@ class LineEstimate:
             "paid_units": self.paid_units,
             "fee_per_unit": self.fee.to_json(),
             "reduced_units": self.reduced_units,
-            "allowed": self.allowed.to_json(),
-            "patient_owes": self.patient_owes.to_json(),
-            "payer_share": self.payer_share.to_json(),
-            "sequestration": self.sequestration.to_json(),
-            "payer_pays": self.payer_pays.to_json(),
-            "limiting_charge": None
-            if self.limiting_charge is None
-            else f"{self.limiting_charge:.2f}",
+            **_money_fields(self),
             "steps": list(self.steps),
         }
 
@@ -276,20 +275,27 @@ class Estimate:
             "conversion_factor": None
             if self.conversion_factor is None
             else str(self.conversion_factor),
-            "allowed": self.allowed.to_json(),
-            "patient_owes": self.patient_owes.to_json(),
-            "payer_share": self.payer_share.to_json(),
-            "sequestration": self.sequestration.to_json(),
-            "payer_pays": self.payer_pays.to_json(),
-            "limiting_charge": None
-            if self.limiting_charge is None
-            else f"{self.limiting_charge:.2f}",
+            **_money_fields(self),
             "lines": [line.to_dict() for line in self.lines],
             "notes": list(self.notes),
             "trace": list(self.trace),
             "data_version": self.data_version,
             "fallback": self.fallback,
         }
+
+
+def _money_fields(priced: LineEstimate | Estimate) -> dict[str, object]:
+    """The money of a line or a visit as JSON: amounts as exact strings, ranges as low/high."""
+    return {
+        "allowed": priced.allowed.to_json(),
+        "patient_owes": priced.patient_owes.to_json(),
+        "payer_share": priced.payer_share.to_json(),
+        "sequestration": priced.sequestration.to_json(),
+        "payer_pays": priced.payer_pays.to_json(),
+        "limiting_charge": None
+        if priced.limiting_charge is None
+        else f"{priced.limiting_charge:.2f}",
+    }
 
 
 class _Context:
