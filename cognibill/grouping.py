@@ -8,12 +8,14 @@ the same provider is one visit whose minutes add up.
 
 Two ways to group, both pure and lazy:
 
-- **streaming** (default): the rows of one patient and date must be together, as EHR exports
-  list them (sorted by patient then date, by date then patient, or any order that keeps a
-  patient's day in one run). The visits of a patient-day are emitted as soon as the next
-  patient-day starts, so memory holds one patient-day, plus one number (about 80 bytes) per
-  patient-day seen, to notice a patient-day that comes back. If one does, grouping stops with
-  :class:`UnsortedInputError` rather than bill half a visit.
+- **streaming** (default): the rows of one visit must come close together, as EHR exports list
+  them (sorted by patient then date, by date then patient, by provider then date, or any order
+  that keeps a visit's rows within ``window`` rows of each other). A visit is emitted once the
+  patient-day changes and its last row is more than ``window`` rows behind (``window=0``: as soon
+  as the next patient-day starts), so memory holds the visits of that many rows, plus one number
+  (about 80 bytes) per visit emitted, to notice a visit that comes back. If one does, grouping
+  stops with :class:`UnsortedInputError` rather than bill half a visit (the claim pipeline then
+  starts again buffered when nothing has been output yet).
 - **buffered** (``buffer=True``): any order. Every row is held until the input ends (memory
   grows with the rows, about 400 bytes a row: 400 MiB for a million); visits come out in the
   order of their first line.
@@ -67,7 +69,7 @@ FindingSink = Callable[[Visit, Finding], object]
 
 
 class UnsortedInputError(InputError):
-    """Rows of one patient and date came back after other rows, while streaming."""
+    """Rows of a visit came back after the visit was emitted, while streaming."""
 
 
 def parse_visit_key(text: str | Sequence[str]) -> tuple[str, ...]:
@@ -282,6 +284,7 @@ def group_visits(
     key: Sequence[str] = DEFAULT_VISIT_KEY,
     *,
     buffer: bool = False,
+    window: int = 0,
     source: str | None = None,
     on_rejected: RejectedSink | None = None,
     on_finding: FindingSink | None = None,
@@ -292,15 +295,18 @@ def group_visits(
     are handed to ``on_rejected`` as they come (required when there can be any), so a caller
     can collect them without a second pass. ``source`` becomes ``Visit.source``.
     ``on_finding(visit, finding)`` receives the ``visit-field-conflict`` warnings, before the
-    visit is yielded. Raises :class:`UnsortedInputError` when streaming meets a patient-day
-    again after other rows.
+    visit is yielded. ``window``: rows a streamed visit waits for more of its rows once its
+    patient-day has passed. Raises :class:`UnsortedInputError` when streaming meets a row of a
+    visit already emitted.
     """
     key = parse_visit_key(key)
     builder = _Builder(key, source, on_finding)
     keyget = itemgetter(*(_INDEX[f] for f in key))
     if buffer:
         return _buffered(items, keyget, builder, on_rejected)
-    return _streaming(items, keyget, builder, on_rejected, source)
+    if window < 0:
+        raise ValueError("window cannot be negative")
+    return _streaming(items, keyget, builder, on_rejected, source, window)
 
 
 def _rejected(item: object, on_rejected: RejectedSink | None) -> None:
@@ -317,40 +323,58 @@ def _streaming(
     builder: _Builder,
     on_rejected: RejectedSink | None,
     source: str | None,
+    window: int,
 ) -> Iterator[Visit]:
+    # Open visits by first row (dict order), and the row count at each one's last row.
     groups: dict[object, list[ServiceRow]] = {}
+    last: dict[object, int] = {}
     seen: set[int] = set()
     patient: str | None = None
     day = None
+    key: object = None
+    rows: list[ServiceRow] = []
+    count = 0
     visit = builder.visit
     for item in items:
         if type(item) is not ServiceRow:
             _rejected(item, on_rejected)
             continue
+        count += 1
         if item.date != day or item.patient != patient:
             if groups:
-                for rows in groups.values():
-                    yield visit(rows)
-                groups = {}
-                seen.add(hash((patient, day)))
+                last[key] = count - 1
+                # The patient-day changed: emit the oldest visits that had no row for `window`
+                # rows, in the order of their first rows.
+                while groups:
+                    head = next(iter(groups))
+                    if count - last[head] <= window:
+                        break
+                    yield visit(groups.pop(head))
+                    del last[head]
+                    seen.add(hash(head))
             patient, day = item.patient, item.date
-            if hash((patient, day)) in seen:
-                raise UnsortedInputError(
-                    source or "input",
-                    "the rows of one patient and date are not together: this row continues a "
-                    "patient-day that other rows interrupted, so its visit was already billed",
-                    line=item.line,
-                    hint=(
-                        "sort the export by patient and date (or date and patient), or group "
-                        "it unsorted (--unsorted; holds every row in memory)"
-                    ),
-                )
+            key = None
         k = keyget(item)
-        found = groups.get(k)
-        if found is None:
-            groups[k] = [item]
-        else:
-            found.append(item)
+        if k != key:
+            if key is not None:
+                last[key] = count - 1
+            found = groups.get(k)
+            if found is None:
+                if hash(k) in seen:
+                    raise UnsortedInputError(
+                        source or "input",
+                        "the rows of one visit are not together: this row belongs to a visit "
+                        "(same patient, date and visit key) that was already billed from rows "
+                        "before it",
+                        line=item.line,
+                        hint=(
+                            "sort the export by patient and date (or date and patient), or group "
+                            "it unsorted (--unsorted; holds every row in memory)"
+                        ),
+                    )
+                found = groups[k] = []
+            key, rows = k, found
+        rows.append(item)
     for rows in groups.values():
         yield visit(rows)
 

@@ -64,6 +64,14 @@ class ClaimOptions:
     column_map: Mapping[str, str] = dataclasses.field(default_factory=dict)
     visit_key: tuple[str, ...] = ("patient", "date", "provider", "discipline")
     unsorted: bool = False
+    """Group in memory from the start (any order). Otherwise exports stream (see ``hold``)."""
+    window: int = 10_000
+    """Rows a streamed visit waits for more of its rows after its patient-day has passed
+    (an export sorted by date and time lists a patient's second session that day later)."""
+    hold: int = 20_000
+    """Rows read before the first result goes out. A visit that comes back within them (an
+    export far from visit order shows it at once) starts the run again, buffered; one that
+    comes back later stops the run with an error, since claims have gone out."""
     strict: bool = False
     payer: str | None = None
     """The payer of visits that name none (default ``medicare``)."""
@@ -82,6 +90,10 @@ class Summary:
     """What a run read and produced; rows read = rows used + rows rejected."""
 
     visit_key: str = ""
+    grouping: str = "streaming"
+    """``streaming``, or ``buffered`` (``--unsorted``, or the rows of a visit were apart)."""
+    regrouped_at: int | None = None
+    """The line that showed the export unsorted, when the run started again buffered."""
     sources: list[str] = dataclasses.field(default_factory=list)
     rows_read: int = 0
     rows_rejected: int = 0
@@ -135,6 +147,7 @@ class Summary:
         return {
             "sources": list(self.sources),
             "visit_key": self.visit_key,
+            "grouping": self.grouping,
             "rows_read": self.rows_read,
             "rows_used": self.rows_used,
             "rows_rejected": self.rows_rejected,
@@ -177,6 +190,8 @@ def sniff_stdin(stream: IO[bytes]) -> tuple[str, IO[bytes]]:
     raw: Any = stream
     buffered: Any = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
     head = buffered.peek(65536)[:65536]
+    if head[:2] == b"\x1f\x8b":
+        return "csv", buffered  # gzip: an export (session files are read as text only)
     text = head.decode("utf-8", "replace").lstrip("\ufeff")
     for text_line in text.splitlines():
         line = text_line.strip()
@@ -204,7 +219,13 @@ class ClaimRun:
         self.options = options
         self.stdin = stdin
         self.visit_key = parse_visit_key(options.visit_key)
-        self.summary = Summary(visit_key=describe_visit_key(self.visit_key))
+        self.summary = Summary(
+            visit_key=describe_visit_key(self.visit_key),
+            grouping="buffered" if options.unsorted else "streaming",
+        )
+        self._buffer = options.unsorted
+        self._replay: Any = None
+        self._stdin_kind: str | None = None
         self._pending: deque[Rejected] = deque()
         self._contexts: dict[str, CheckContext | None] = {}
         self._profiles: dict[str, Any] = {}
@@ -328,12 +349,18 @@ class ClaimRun:
         kind = input_kind(source, self.options.input_kind)
         stream: IO[bytes] | None = None
         if source == STDIN:
-            import sys
+            if self._replay is None:
+                import sys
 
-            raw = self.stdin if self.stdin is not None else sys.stdin.buffer
+                from cognibill.readers.replay import Replayable
+
+                raw = self.stdin if self.stdin is not None else sys.stdin.buffer
+                self._replay = Replayable(raw)
+            stream = self._replay.stream()
             if kind is None:
-                kind, raw = sniff_stdin(raw)
-            stream = raw
+                if self._stdin_kind is None:
+                    self._stdin_kind, stream = sniff_stdin(stream)
+                kind = self._stdin_kind
         self.summary.sources.append("<stdin>" if source == STDIN else source)
         if kind == "toml":
             yield from self._read_toml(source, stream)
@@ -374,7 +401,8 @@ class ClaimRun:
             for visit in group_visits(
                 reader,
                 self.visit_key,
-                buffer=options.unsorted,
+                buffer=self._buffer,
+                window=options.window,
                 source=name,
                 on_rejected=rejected,
                 on_finding=conflict,
@@ -386,6 +414,7 @@ class ClaimRun:
         finally:
             self.summary.rows_read += reader.rows_read
             self.summary.rows_rejected += reader.rows_rejected
+            self._reader = None
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -403,7 +432,54 @@ class ClaimRun:
     _conflicts: dict[int, list[Finding]]
 
     def __iter__(self) -> Iterator[Claimed | Rejected]:
+        from cognibill.grouping import UnsortedInputError
+
         start = time.perf_counter()
+        held: list[Claimed | Rejected] | None = None if self._buffer else []
+        try:
+            try:
+                for item in self._run():
+                    if held is None:
+                        yield item
+                        continue
+                    held.append(item)
+                    if self._rows_so_far() >= self.options.hold:
+                        yield from self._release(held)
+                        held = None
+            except UnsortedInputError as exc:
+                if held is None:
+                    raise
+                # Nothing has gone out yet: start again, holding the rows in memory.
+                self._start_again(exc.line)
+                held = None
+                yield from self._run()
+            if held:
+                yield from self._release(held)
+        finally:
+            self.summary.seconds = time.perf_counter() - start
+
+    def _rows_so_far(self) -> int:
+        reader = self._reader
+        return self.summary.rows_read + (0 if reader is None else reader.rows_read)
+
+    def _release(self, held: list[Claimed | Rejected]) -> Iterator[Claimed | Rejected]:
+        """Give out what the run held back; from here on it cannot start again."""
+        if self._replay is not None:
+            self._replay.forget()
+        yield from held
+        held.clear()
+
+    def _start_again(self, line: int | None) -> None:
+        """Forget a streamed attempt (counts, pending rows, yearly totals) and group buffered."""
+        self._buffer = True
+        self.summary = Summary(
+            visit_key=self.summary.visit_key, grouping="buffered", regrouped_at=line
+        )
+        self._pending.clear()
+        self._kx = None
+        self._reader = None
+
+    def _run(self) -> Iterator[Claimed | Rejected]:
         self._conflicts = {}
         default = self.default_payer()
         first_ctx = self._context(default)
@@ -413,20 +489,17 @@ class ClaimRun:
             first_ctx,
             context_for=lambda v: self._context(v.payer or default) or first_ctx,
         )
-        try:
-            for claim in claims:
-                while self._pending:
-                    yield self._pending.popleft()
-                extra = self._conflicts.pop(id(claim.visit), None)
-                if extra:
-                    claim = claim.with_findings(extra)
-                item = self._price(claim)
-                self.summary.add(item)
-                yield item
+        for claim in claims:
             while self._pending:
                 yield self._pending.popleft()
-        finally:
-            self.summary.seconds = time.perf_counter() - start
+            extra = self._conflicts.pop(id(claim.visit), None)
+            if extra:
+                claim = claim.with_findings(extra)
+            item = self._price(claim)
+            self.summary.add(item)
+            yield item
+        while self._pending:
+            yield self._pending.popleft()
 
     def _price(self, claim: VisitClaim) -> Claimed:
         if not self.options.estimate:

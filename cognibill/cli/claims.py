@@ -92,7 +92,10 @@ EncodingOption = Annotated[
 StrictOption = Annotated[bool, typer.Option("--strict", help="Stop at the first bad row.")]
 UnsortedOption = Annotated[
     bool,
-    typer.Option("--unsorted", help="Group rows in any order (holds every row in memory)."),
+    typer.Option(
+        "--unsorted",
+        help="Group in memory from the start: rows in any order (holds every row in memory).",
+    ),
 ]
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")
@@ -203,11 +206,18 @@ def _summary_line(summary: Summary) -> str:
         low, high = summary.allowed
         shown = f"${low:,.2f}" if low == high else f"${low:,.2f}–${high:,.2f}"
         money = f"; allowed {shown}"
+    grouping = ""
+    if summary.regrouped_at is not None:
+        grouping = (
+            f"; grouped in memory (line {summary.regrouped_at} continued a visit that other "
+            "rows had interrupted)"
+        )
     return (
         f"cognibill: {summary.rows_read} rows read, {summary.rows_used} used, "
         f"{summary.rows_rejected} rejected; {summary.visits} visits, {summary.lines} lines, "
         f"{summary.units} units; findings: {f['error']} error, {f['warning']} warning, "
-        f"{f['info']} info{money}; visit key: {summary.visit_key}; {summary.seconds:.2f} s\n"
+        f"{f['info']} info{money}; visit key: {summary.visit_key}{grouping}; "
+        f"{summary.seconds:.2f} s\n"
     )
 
 
