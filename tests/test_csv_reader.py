@@ -424,3 +424,14 @@ def test_a_truncated_gzip_file_is_an_input_error(tmp_path: Path) -> None:
     broken.write_bytes((CSV / "export.csv.gz").read_bytes()[:-20])
     with pytest.raises(InputError, match="gzip"):
         read(broken)
+
+
+def test_an_empty_patient_id_on_the_first_rows_is_rejected_like_any_other() -> None:
+    text = "Patient,DOS,Minutes\n,2026-03-02,38\nP2,2026-03-02,38\n,2026-03-03,38\n"
+    good, bad, reader = read(io.StringIO(text))
+    assert [r.line for r in good] == [3]
+    assert [(b.line, b.column, b.reason) for b in bad] == [
+        (2, "Patient", "the patient id is empty"),
+        (4, "Patient", "the patient id is empty"),
+    ]
+    assert (reader.rows_read, reader.rows_rejected) == (3, 2)

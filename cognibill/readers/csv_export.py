@@ -781,7 +781,9 @@ class _RowParser:
         new_row = tuple.__new__
         row_type = ServiceRow
         new_service = _service_factory()
-        last = [""]  # the previous row's patient id: consecutive rows share one string
+        # The previous row's patient id: consecutive rows share one string. It starts as no id
+        # at all, so that an empty id on the first rows is still refused.
+        last = ["\0"]
 
         def fast(row: list[str], line: int) -> ServiceRow:
             patient = row[i_patient].strip()
