@@ -16,7 +16,6 @@ plain values as ``;``-joined text in CSV, anything richer as compact JSON in a C
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import os
@@ -108,36 +107,59 @@ def csv_cell(value: object) -> object:
     return neutralise(str(value))
 
 
+_NEEDS_QUOTES = re.compile('[,"\r\n]')
+
+
+def csv_field(text: str) -> str:
+    """Text as one field of a CSV line: quoted (quotes doubled) when it holds a comma, a quote,
+    a carriage return or a line feed. ``csv.writer`` with ``\n`` line ends leaves a CR bare,
+    and a spreadsheet starts a new row there: the text after it would escape the formula guard.
+    """
+    if _NEEDS_QUOTES.search(text) is None:
+        return text
+    return '"' + text.replace('"', '""') + '"'
+
+
 class CsvWriter:
-    """Rows as CSV with a header line; ``\\n`` line ends; formula-looking text neutralised."""
+    """Rows as CSV with a header line; ``\n`` line ends; formula-looking text neutralised;
+    fields quoted as ``csv.writer`` quotes them, and a carriage return too."""
 
     def __init__(self, stream: IO[str], fields: Sequence[str], *, header: bool = True) -> None:
         self.fields = tuple(fields)
-        self._writer = csv.writer(stream, lineterminator="\n")
+        self._write = stream.write
         self.count = 0
         if header:
-            self._writer.writerow(self.fields)
+            self._write(self._line([csv_field(str(f)) for f in self.fields]))
+
+    @staticmethod
+    def _line(cells: list[str]) -> str:
+        if len(cells) == 1 and not cells[0]:
+            return '""\n'  # a line with one empty field is not a blank line
+        return ",".join(cells) + "\n"
 
     def write(self, row: Mapping[str, object]) -> None:
-        # Inline fast cases (ints; text that cannot start a formula), csv_cell for the rest.
-        safe = _SAFE_START
-        self._writer.writerow(
-            [
-                v if type(v) is int or (type(v) is str and v[:1] in safe) else csv_cell(v)
-                for v in map(row.get, self.fields)
-            ]
-        )
-        self.count += 1
+        self.write_values(list(map(row.get, self.fields)))
 
     def write_values(self, values: Sequence[object]) -> None:
         """One row given as values in ``fields`` order (no mapping to build: the batch path)."""
+        # Inline fast cases (ints; text that cannot start a formula and needs no quotes).
         safe = _SAFE_START
-        self._writer.writerow(
-            [
-                v if type(v) is int or (type(v) is str and v[:1] in safe) else csv_cell(v)
-                for v in values
-            ]
-        )
+        plain = _NEEDS_QUOTES.search
+        cells = [
+            str(v)
+            if type(v) is int
+            else v
+            if type(v) is str and v[:1] in safe and plain(v) is None
+            else csv_field(str(csv_cell(v)))
+            for v in values
+        ]
+        self._write(self._line(cells))
+        self.count += 1
+
+    def write_text(self, line: str) -> None:
+        """One row already formatted as CSV text (fields neutralised and quoted), with its
+        line end."""
+        self._write(line)
         self.count += 1
 
     def write_all(self, rows: Iterable[Mapping[str, object]]) -> int:

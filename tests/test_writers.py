@@ -13,6 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cognibill.errors import EntryError
 from cognibill.exitcodes import ExitCode
@@ -24,6 +26,7 @@ from cognibill.writers import (
     NdjsonWriter,
     atomic_output,
     csv_cell,
+    csv_field,
     neutralise,
     write_report,
 )
@@ -52,6 +55,53 @@ def test_text_a_spreadsheet_would_run_as_a_formula_gets_a_quote(text: str) -> No
 @pytest.mark.parametrize("text", ["-5", "+3.25", "-0.5", "1e3", "97129", "C-1", "GP CQ", "", " x"])
 def test_plain_numbers_and_ordinary_text_are_left_alone(text: str) -> None:
     assert neutralise(text) == text
+
+
+_CELLS = st.one_of(
+    st.integers(-10**6, 10**6),
+    st.text(alphabet=st.sampled_from('ab1,;"=+-@ \t\r\né'), max_size=8),
+    st.none(),
+)
+
+
+@given(st.lists(st.lists(_CELLS, min_size=2, max_size=5), max_size=4))
+def test_csv_lines_read_back_as_the_guarded_cells_and_match_csv_writer_without_cr(
+    rows: list[list[object]],
+) -> None:
+    """Every row reads back, cell for cell, as what the guard made of it; where no cell holds a
+    carriage return the bytes are those of ``csv.writer`` (which leaves CR unquoted)."""
+    fields = [f"f{i}" for i in range(5)]
+    ours = io.StringIO()
+    writer = CsvWriter(ours, fields)
+    for row in rows:
+        writer.write_values(row)
+    expected = [[str(csv_cell(v)) for v in row] for row in rows]
+    back = list(csv.reader(io.StringIO(ours.getvalue(), newline="")))
+    assert back == [fields, *expected]
+    if not any("\r" in cell for row in expected for cell in row):
+        theirs = io.StringIO()
+        plain = csv.writer(theirs, lineterminator="\n")
+        plain.writerow(fields)
+        plain.writerows(expected)
+        assert ours.getvalue() == theirs.getvalue()
+
+
+def test_a_carriage_return_inside_a_cell_is_quoted_so_the_row_stays_whole() -> None:
+    """A bare CR would start a new spreadsheet row whose first cell, ``=1+2``, would run."""
+    assert csv_field("P1\r=1+2") == '"P1\r=1+2"'
+    out = io.StringIO()
+    CsvWriter(out, ["patient_id", "units"]).write_values(["P1\r=1+2", 3])
+    assert out.getvalue() == 'patient_id,units\n"P1\r=1+2",3\n'
+    assert list(csv.reader(io.StringIO(out.getvalue(), newline=""))) == [
+        ["patient_id", "units"],
+        ["P1\r=1+2", "3"],
+    ]
+
+
+def test_a_row_of_one_empty_cell_is_written_as_two_quotes_not_a_blank_line() -> None:
+    out = io.StringIO()
+    CsvWriter(out, ["note"]).write_values([""])
+    assert out.getvalue() == 'note\n""\n'
 
 
 def test_the_csv_writer_guards_every_text_cell_but_not_numbers() -> None:

@@ -67,14 +67,9 @@ def write_json(data: Any) -> None:
 
 def write_csv(fields: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
     """CSV to stdout; cells a spreadsheet would run as a formula are neutralised."""
-    import csv
+    from cognibill.writers import CsvWriter
 
-    from cognibill.writers import csv_cell
-
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(fields), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: csv_cell(v) for k, v in row.items()})
+    CsvWriter(sys.stdout, fields).write_all(rows)
 
 
 # -- pricing options shared by units, claim, check and fees -----------------------------------
