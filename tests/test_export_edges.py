@@ -393,6 +393,18 @@ def test_csv_output_neutralises_cells_starting_with_equals_plus_minus_and_at(cli
     ]
 
 
+def test_a_carriage_return_inside_a_cell_stays_inside_its_quoted_cell(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Unquoted, the CR would start a spreadsheet row whose first cell, ``=1+2``, would run."""
+    path = tmp_path / "cr.csv"
+    path.write_bytes(b'Patient,DOS,Minutes\n"P1\r=1+2",2026-03-02,38\n')
+    run = cli("claim", str(path), "-f", "csv", "--no-estimate", "-q")
+    rows = list(csv.reader(io.StringIO(run.out, newline="")))
+    assert len(rows) == 3  # the header and the two lines of one visit, nothing split off
+    assert [r[2] for r in rows[1:]] == ["P1\r=1+2", "P1\r=1+2"]
+
+
 def test_a_source_name_starting_with_a_tab_is_neutralised_in_claims_and_errors(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -519,6 +531,34 @@ def test_ndjson_gives_every_line_and_rejected_row_then_the_summary_each_typed(cl
     ) == sorted((r["source"], r["line"]) for r in data["rejected"])
     summary = objects[-1]
     assert {k: summary[k] for k in SUMMARY_FIELDS} == counts(data)
+    # Issue 4: the lines, then the rejected rows, then the summary.
+    assert kinds == sorted(kinds, key=["line", "rejected", "summary"].index)
+
+
+def test_a_csv_run_that_fails_on_its_header_leaves_nothing_on_stdout(
+    cli: Cli, tmp_path: Path
+) -> None:
+    path = tmp_path / "no_minutes.csv"
+    path.write_text("Patient,DOS\nP1,2026-03-02\n", encoding="utf-8")
+    run = cli("claim", str(path), "-f", "csv")
+    assert (run.code, run.out) == (3, "")
+    assert "minutes" in run.err
+
+
+def test_an_export_with_no_rows_still_gives_the_csv_header(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "header_only.csv"
+    path.write_text("Patient,DOS,Minutes\n", encoding="utf-8")
+    run = cli("claim", str(path), "-f", "csv", "-q")
+    assert run.code == 0
+    assert run.out.startswith("source,line,patient_id,date,") and run.out.count("\n") == 1
+
+
+def test_errors_and_out_naming_one_file_is_refused_before_reading(cli: Cli, tmp_path: Path) -> None:
+    report = tmp_path / "report.csv"
+    report.write_text("previous report\n", encoding="utf-8")
+    run = cli("claim", str(SEMICOLON), "-f", "csv", "--out", str(report), "--errors", str(report))
+    assert run.code == 2 and "--errors" in run.err and "--out" in run.err
+    assert report.read_text(encoding="utf-8") == "previous report\n"
 
 
 def test_counts_in_equal_counts_out_across_several_exports(cli: Cli, tmp_path: Path) -> None:

@@ -318,6 +318,11 @@ def claim(
 
     if errors is not None:  # refuse a bad --errors before reading anything
         check_output_path(errors, files, option="--errors")
+        if out is not None and check_output_path(out) == check_output_path(errors):
+            raise EntryError(
+                f"--errors {errors} is the --out report too; the rejected rows would replace it",
+                hint="write the rejected rows to another file",
+            )
     if out is not None:
         check_output_path(out, files)
         with atomic_output(out, files) as stream:
@@ -354,15 +359,22 @@ def _emit(run: ClaimRun, fmt: OutputFormat, stream: Any, quiet: bool) -> list[Re
     from cognibill.writers import CsvWriter, JsonReportWriter, NdjsonWriter
 
     if fmt is OutputFormat.CSV:
-        writer = CsvWriter(stream, CLAIM_CSV_FIELDS)
+        # The header goes out with the first result: a run that fails on its header line
+        # (exit 3) leaves no CSV behind on stdout.
+        writer: CsvWriter | None = None
         for item in items:
+            if writer is None:
+                writer = CsvWriter(stream, CLAIM_CSV_FIELDS)
             if isinstance(item, Claimed):
                 for values in claim_csv_values(item):
                     writer.write_values(values)
             else:
                 rejected.append(item)
+        if writer is None:
+            CsvWriter(stream, CLAIM_CSV_FIELDS)
         return rejected
     if fmt is OutputFormat.NDJSON:
+        # The claim lines as they come, then the rejected rows, then the summary.
         nd = NdjsonWriter(stream)
         for item in items:
             if isinstance(item, Claimed):
@@ -370,7 +382,8 @@ def _emit(run: ClaimRun, fmt: OutputFormat, stream: Any, quiet: bool) -> list[Re
                     nd.line(row)
             else:
                 rejected.append(item)
-                nd.rejected(item.to_dict())
+        for bad in rejected:
+            nd.rejected(bad.to_dict())
         nd.summary(run.summary.to_dict())
         return rejected
     js = JsonReportWriter(stream)
