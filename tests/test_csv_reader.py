@@ -435,3 +435,20 @@ def test_an_empty_patient_id_on_the_first_rows_is_rejected_like_any_other() -> N
         (4, "Patient", "the patient id is empty"),
     ]
     assert (reader.rows_read, reader.rows_rejected) == (3, 2)
+
+
+@pytest.mark.parametrize("cell", ["-1+2", "office", "111", "1.5"])
+def test_a_place_of_service_that_is_not_a_cms_code_rejects_its_row(cell: str) -> None:
+    """One bad cell is one rejected row: it used to stop the whole priced run (exit 2)."""
+    text = "Patient,DOS,Minutes,POS\nP1,2026-03-02,38,11\n"
+    text += f"P2,2026-03-02,38,{cell}\nP3,2026-03-02,38,02\n"
+    good, bad, _ = read(io.StringIO(text))
+    assert [(r.line, r.place_of_service) for r in good] == [(2, "11"), (4, "02")]
+    assert [(b.line, b.column) for b in bad] == [(3, "POS")]
+    assert "is not a 2-digit CMS code" in bad[0].reason
+
+
+def test_a_one_digit_or_blank_place_of_service_is_read_as_written() -> None:
+    text = "Patient,DOS,Minutes,POS\nP1,2026-03-02,38,2\nP2,2026-03-02,38, \n"
+    good, bad, _ = read(io.StringIO(text))
+    assert [r.place_of_service for r in good] == ["2", None] and not bad

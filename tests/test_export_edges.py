@@ -386,8 +386,8 @@ def test_csv_output_neutralises_cells_starting_with_equals_plus_minus_and_at(cli
     rows = csv_rows(run.out)
     cells = [(r["patient_id"], r["provider"], r["session_id"], r["place_of_service"]) for r in rows]
     assert cells == [
-        ('\'=HYPERLINK("http://x")', "'+1-2", "'@SUM(A1)", "'-1+2"),
-        ('\'=HYPERLINK("http://x")', "'+1-2", "'@SUM(A1)", "'-1+2"),
+        ('\'=HYPERLINK("http://x")', "'+1-2", "'@SUM(A1)", "11"),
+        ('\'=HYPERLINK("http://x")', "'+1-2", "'@SUM(A1)", "11"),
         ("-42", "'-cmd", "'=x", "11"),  # a plain negative number runs nothing: left alone
         ("-42", "'-cmd", "'=x", "11"),
     ]

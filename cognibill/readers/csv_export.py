@@ -599,6 +599,7 @@ class _RowParser:
         self.bad_codes: dict[str, str] = {}
         self.disciplines: dict[str, Discipline | None] = {"": None}
         self.texts: dict[str, str | None] = {"": None}
+        self.places: dict[str, str | None] = {"": None}
         self.mods: dict[str, tuple[str, ...]] = {"": ()}
         self.units: dict[str, int | None] = {str(n): n for n in range(MAX_UNITS + 1)}
         self.units[""] = None
@@ -613,6 +614,7 @@ class _RowParser:
             (self.i_minutes, "minutes", self._minutes),
             (self.i_code, "code", self._code),
             (self.i_discipline, "discipline", self._discipline),
+            (self.i_pos, "place_of_service", self._place),
             (self.i_poc_start, "poc_start", self._optional_date),
             (self.i_poc_cert, "poc_certified", self._optional_date),
             (self.i_units, "units_billed", self._units),
@@ -722,6 +724,21 @@ class _RowParser:
             self.texts[cell] = value
         return value
 
+    def _place(self, cell: str) -> str | None:
+        """A place of service: a CMS code of one or two digits (``11``, ``02``), or none."""
+        found = self.places.get(cell, _MISS)
+        if found is not _MISS:
+            return found  # type: ignore[no-any-return]
+        value = cell.strip() or None
+        if value is not None and not (value.isdigit() and len(value) <= 2):
+            raise _Bad(
+                f"place of service {_shown(value)} is not a 2-digit CMS code "
+                "(11 office, 12 home, 02/10 telehealth, 22 outpatient hospital)"
+            )
+        if len(self.places) < _CACHE_LIMIT:
+            self.places[cell] = value
+        return value
+
     def _modifiers(self, cell: str) -> tuple[str, ...]:
         found = self.mods.get(cell)
         if found is not None:
@@ -775,6 +792,7 @@ class _RowParser:
         read_date, read_minutes, read_code = self._date, self._minutes, self._code
         read_mods, read_text, read_discipline = self._modifiers, self._text, self._discipline
         read_units, optional_date = self._units, self._optional_date
+        places, read_place = self.places, self._place
         read_assistant_minutes = self._assistant_minutes
         default = self.default
         miss = _MISS
@@ -842,7 +860,10 @@ class _RowParser:
             group = False
             diagnoses: tuple[str, ...] = ()
             if i_pos >= 0:
-                pos = read_text(row[i_pos])
+                cell = row[i_pos]
+                pos = places.get(cell, miss)
+                if pos is miss:
+                    pos = read_place(cell)
             if i_session >= 0:
                 session = row[i_session].strip() or None
             if i_poc_start >= 0:
