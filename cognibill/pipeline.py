@@ -689,6 +689,86 @@ def claim_csv_values(item: Claimed) -> list[list[Any]]:
     return out
 
 
+class ClaimCsv:
+    """The CSV text of claims: the rows of :func:`claim_csv_values` exactly as ``CsvWriter``
+    writes them, with the cells that repeat across a batch (files, patients, providers, dates,
+    modifiers, money) formatted once and remembered (bounded)."""
+
+    _LIMIT = 100_000
+
+    def __init__(self) -> None:
+        from cognibill.writers import csv_text
+
+        self._csv_text = csv_text
+        self._texts: dict[str | None, str] = {}
+        self._dates: dict[dt.date, str] = {}
+        self._modifiers: dict[tuple[str, ...], str] = {}
+        self._money: dict[int, tuple[object, str]] = {}
+        """id(line estimate) -> (the estimate, its three cells): the pricer shares estimates."""
+
+    def _text(self, value: str | None) -> str:
+        found = self._texts.get(value)
+        if found is None:
+            if len(self._texts) >= self._LIMIT:
+                self._texts.clear()
+            found = self._texts[value] = self._csv_text(value)
+        return found
+
+    def lines(self, item: Claimed) -> list[str]:
+        """The visit's CSV lines, each ending in ``\\n``."""
+        claim = item.claim
+        visit = claim.visit
+        discipline = visit.provider.discipline
+        text = self._text
+        day = self._dates.get(visit.date)
+        if day is None:
+            if len(self._dates) >= self._LIMIT:
+                self._dates.clear()
+            day = self._dates[visit.date] = self._csv_text(visit.date.isoformat())
+        head = ",".join(
+            (
+                text(visit.source),
+                "" if visit.line is None else str(visit.line),
+                text(visit.patient),
+                day,
+                text(visit.provider.id),
+                "" if discipline is None else text(discipline.value),
+                text(claim.payer or visit.payer),
+                text(visit.place_of_service),
+                text(claim.rule.value),
+                text(visit.session_id),
+                "",
+            )
+        )
+        out = []
+        for line, found in _placed(claim):
+            mods = self._modifiers.get(line.modifiers)
+            if mods is None:
+                if len(self._modifiers) >= self._LIMIT:
+                    self._modifiers.clear()
+                mods = self._modifiers[line.modifiers] = self._csv_text(" ".join(line.modifiers))
+            money = ",,"
+            est: Any = line.estimate
+            if est is not None:
+                known = self._money.get(id(est))
+                if known is None or known[0] is not est:
+                    if len(self._money) >= self._LIMIT:
+                        self._money.clear()
+                    spans = (est.allowed, est.payer_pays, est.patient_owes)
+                    cells = ",".join(self._csv_text(span.to_csv()) for span in spans)
+                    known = self._money[id(est)] = (est, cells)
+                money = known[1]
+            notes = ""
+            if found:
+                notes = self._csv_text(
+                    "; ".join(f"{f.severity.value}[{f.id}]: {f.message}" for f in found)
+                )
+            out.append(
+                f"{head}{text(line.code)},{line.units},{line.minutes},{mods},{money},{notes}\n"
+            )
+        return out
+
+
 CLAIM_CSV_FIELDS = (
     "source",
     "line",

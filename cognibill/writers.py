@@ -120,6 +120,11 @@ def csv_field(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def csv_text(value: object) -> str:
+    """A value as :class:`CsvWriter` writes its field: guarded, converted, quoted if needed."""
+    return str(value) if type(value) is int else csv_field(str(csv_cell(value)))
+
+
 class CsvWriter:
     """Rows as CSV with a header line; ``\n`` line ends; formula-looking text neutralised;
     fields quoted as ``csv.writer`` quotes them, and a carriage return too."""
@@ -150,7 +155,7 @@ class CsvWriter:
             if type(v) is int
             else v
             if type(v) is str and v[:1] in safe and plain(v) is None
-            else csv_field(str(csv_cell(v)))
+            else csv_text(v)
             for v in values
         ]
         self._write(self._line(cells))

@@ -342,7 +342,7 @@ def claim(
 def _emit(run: ClaimRun, fmt: OutputFormat, stream: Any, quiet: bool) -> list[Rejected]:
     """Write the claim report in ``fmt``; returns the rejected rows (for stderr / --errors)."""
     items = _with_progress(run, quiet)
-    from cognibill.pipeline import CLAIM_CSV_FIELDS, Claimed, Rejected, claim_csv_values, claim_rows
+    from cognibill.pipeline import CLAIM_CSV_FIELDS, ClaimCsv, Claimed, Rejected, claim_rows
 
     rejected: list[Rejected] = []
     if fmt is OutputFormat.TABLE:
@@ -362,12 +362,13 @@ def _emit(run: ClaimRun, fmt: OutputFormat, stream: Any, quiet: bool) -> list[Re
         # The header goes out with the first result: a run that fails on its header line
         # (exit 3) leaves no CSV behind on stdout.
         writer: CsvWriter | None = None
+        text = ClaimCsv()
         for item in items:
             if writer is None:
                 writer = CsvWriter(stream, CLAIM_CSV_FIELDS)
             if isinstance(item, Claimed):
-                for values in claim_csv_values(item):
-                    writer.write_values(values)
+                for line in text.lines(item):
+                    writer.write_text(line)
             else:
                 rejected.append(item)
         if writer is None:
