@@ -121,21 +121,26 @@ class Summary:
 
     def add(self, item: Claimed) -> None:
         claim = item.claim
+        lines = claim.lines
         self.visits += 1
-        self.lines += len(claim.lines)
-        self.output_rows += len(claim.lines) or 1
-        self.units += sum(line.units for line in claim.lines)
+        self.lines += len(lines)
+        self.output_rows += len(lines) or 1
+        for line in lines:
+            self.units += line.units
+        counts = self.findings
         for finding in claim.findings:
-            self.findings[finding.severity.value] += 1
+            counts[finding.severity] += 1  # a StrEnum member finds its value's key
         estimate = item.estimate
         if estimate is not None:
-            for total, span in (
-                (self.allowed, estimate.allowed),
-                (self.payer_pays, estimate.payer_pays),
-                (self.patient_owes, estimate.patient_owes),
-            ):
-                total[0] += span.low
-                total[1] += span.high
+            span = estimate.allowed
+            self.allowed[0] += span.low
+            self.allowed[1] += span.high
+            span = estimate.payer_pays
+            self.payer_pays[0] += span.low
+            self.payer_pays[1] += span.high
+            span = estimate.patient_owes
+            self.patient_owes[0] += span.low
+            self.patient_owes[1] += span.high
             self.data_versions.add(estimate.data_version)
 
     def to_dict(self) -> dict[str, object]:
@@ -235,6 +240,10 @@ class ClaimRun:
         self._units = cached_units(maxsize=16_384)
         self._kx: Any = None
         self._pricers: dict[str, Any] = {}
+        self._priced_by: dict[str, tuple[Any, Any]] = {}
+        """payer id -> (profile, pricer), looked up once per payer."""
+        self._groups: dict[tuple[tuple[str, ...], Any], Any] = {}
+        """(modifiers, discipline) -> the KX threshold group (or None)."""
         for source in self.sources:  # check every name before reading anything
             if source != STDIN:
                 input_kind(source, options.input_kind)
@@ -300,15 +309,22 @@ class ClaimRun:
     # -- reading ------------------------------------------------------------------------------
 
     def _visits(self) -> Iterator[Visit]:
+        from cognibill.grouping import with_payer
+
         default = self.default_payer()
+        # Export payer names repeat: each is resolved to a profile id (and its note) once.
+        known: dict[str | None, tuple[str, Finding | None]] = {}
         for source in self.sources:
             for visit in self._read(source):
-                payer, note = self._payer_of(visit.payer, default)
+                found = known.get(visit.payer)
+                if found is None:
+                    found = known[visit.payer] = self._payer_of(visit.payer, default)
+                payer, note = found
                 if note is not None:
                     self._extra(visit).append(note)
                 if visit.payer != payer:
                     extra = self._conflicts.pop(id(visit), None)
-                    visit = dataclasses.replace(visit, payer=payer)
+                    visit = with_payer(visit, payer)
                     if extra:
                         self._conflicts[id(visit)] = extra
                 yield visit
@@ -515,24 +531,26 @@ class ClaimRun:
             return Claimed(claim, None)
         visit = claim.visit
         payer_id = claim.payer or visit.payer or self.default_payer()
-        profile = self._payers()[payer_id]
+        found = self._priced_by.get(payer_id)
+        if found is None:
+            found = self._priced_by[payer_id] = (self._payers()[payer_id], self._pricer(payer_id))
+        profile, pricer = found
         billed = tuple(
             (line.code, line.units, "CQ" in line.modifiers or "CO" in line.modifiers)
             for line in claim.lines
         )
-        price = self._pricer(payer_id).price(visit.date, visit.place_of_service, billed)
+        price = pricer.price(visit.date, visit.place_of_service, billed)
         lines = tuple(
-            line.with_estimate(priced)
-            for line, priced in zip(claim.lines, price.lines, strict=True)
+            _new(ClaimLine, (line.code, line.units, line.minutes, line.modifiers, line.service, p))
+            for line, p in zip(claim.lines, price.lines, strict=True)
         )
         findings = claim.findings
-        if any(f.id == "below-minimum" for f in findings):
-            pricer = self._pricer(payer_id)
+        if findings and any(f.id == "below-minimum" for f in findings):
             findings = price_findings(
                 findings,
                 lambda code: pricer.unit_value(visit.date, visit.place_of_service, code),
             )
-        if profile.tracks_kx:
+        if profile.tracks_kx and lines:
             lines, kx_findings = self._track_kx(claim, lines)
             if kx_findings:
                 findings = sort_findings([*findings, *kx_findings])
@@ -542,20 +560,26 @@ class ClaimRun:
         self, claim: VisitClaim, lines: tuple[ClaimLine, ...]
     ) -> tuple[tuple[ClaimLine, ...], list[Finding]]:
         """Yearly therapy totals per patient (PT+SLP, OT): KX past the threshold (RULES.md §6)."""
-        from cognibill.fees.estimate import ThresholdTracker, therapy_group
-
         if self._kx is None:
+            from cognibill.fees.estimate import ThresholdTracker
+
             self._kx = ThresholdTracker()
         visit = claim.visit
         discipline = visit.provider.discipline
         ignore = self.options.ignore
+        groups = self._groups
         out: list[ClaimLine] = []
         findings: list[Finding] = []
         for line in lines:
-            group = therapy_group(
-                modifiers=line.modifiers,
-                discipline=None if discipline is None else discipline.value,
-            )
+            key = (line.modifiers, discipline)
+            group = groups.get(key, _UNKNOWN)
+            if group is _UNKNOWN:
+                from cognibill.fees.estimate import therapy_group
+
+                group = groups[key] = therapy_group(
+                    modifiers=line.modifiers,
+                    discipline=None if discipline is None else discipline.value,
+                )
             if group is None or line.estimate is None:
                 out.append(line)
                 continue
@@ -563,7 +587,7 @@ class ClaimRun:
             check = self._kx.add(visit.patient, visit.date, group, priced.allowed.low)
             if check.needs_kx and "KX" not in line.modifiers:
                 line = line._replace(modifiers=(*line.modifiers, "KX"))
-            label = "OT" if group.value == "ot" else "PT+SLP"
+            label = "OT" if group == "ot" else "PT+SLP"
             if check.crosses_kx and "kx-threshold" not in ignore:
                 findings.append(
                     Finding(
@@ -593,6 +617,11 @@ class ClaimRun:
                 )
             out.append(line)
         return tuple(out), findings
+
+
+_UNKNOWN: Any = object()
+_new = tuple.__new__
+"""A NamedTuple from a tuple of all its fields, without its generated ``__new__``."""
 
 
 def _placed(claim: VisitClaim) -> list[tuple[ClaimLine, list[Finding]]]:

@@ -994,6 +994,9 @@ class ThresholdCheck(NamedTuple):
         return self.over_review and self.before <= self.review_threshold
 
 
+_NOTHING = Decimal("0.00")
+
+
 class ThresholdTracker:
     """Sums each patient's allowed therapy amounts per calendar year and group (RULES.md §6).
 
@@ -1004,6 +1007,8 @@ class ThresholdTracker:
     def __init__(self, schedule: FeeSchedule | None = None) -> None:
         self._schedule = schedule
         self._totals: dict[tuple[str, int, TherapyGroup], Decimal] = {}
+        self._years: dict[int, tuple[Decimal | None, Decimal, str]] = {}
+        """year -> (KX threshold, review threshold, note): looked up once a year."""
 
     def _fees(self) -> FeeSchedule:
         if self._schedule is None:
@@ -1021,19 +1026,17 @@ class ThresholdTracker:
         """Count one line's allowed amount and say where it lands."""
         if allowed < 0:
             raise ValueError("allowed amount cannot be negative")
-        key = (patient, day.year, group)
-        before = self._totals.get(key, Decimal("0.00"))
+        year = day.year
+        key = (patient, year, group)
+        before = self._totals.get(key, _NOTHING)
         after = before + allowed
         self._totals[key] = after
-        kx = self._fees().kx_threshold(day)
-        return ThresholdCheck(
-            patient=patient,
-            year=day.year,
-            group=group,
-            amount=allowed,
-            before=before,
-            after=after,
-            kx_threshold=None if kx is None else kx.value,
-            review_threshold=self._fees().review_threshold,
-            note="" if kx is None or not kx.fallback else kx.note,
-        )
+        known = self._years.get(year)
+        if known is None:
+            kx = self._fees().kx_threshold(day)
+            known = self._years[year] = (
+                None if kx is None else kx.value,
+                self._fees().review_threshold,
+                "" if kx is None or not kx.fallback else kx.note,
+            )
+        return ThresholdCheck(patient, year, group, allowed, before, after, *known)
