@@ -14,7 +14,7 @@ import gc
 import os
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -633,6 +633,8 @@ def _placed(claim: VisitClaim) -> list[tuple[ClaimLine, list[Finding]]]:
         first = visit.services[0].code if visit.services else ""
         lines = [ClaimLine(first, 0, sum(s.minutes for s in visit.services))]
     placed: list[list[Finding]] = [[] for _ in lines]
+    if not claim.findings:
+        return list(zip(lines, placed, strict=True))
     for finding in claim.findings:
         index = 0
         if finding.code and len(lines) > 1:
@@ -718,70 +720,69 @@ def claim_csv_values(item: Claimed) -> list[list[Any]]:
     return out
 
 
+class _Cells(dict[Any, str]):
+    """CSV field text by value, made on first use; emptied when it holds too many."""
+
+    __slots__ = ("_make",)
+    _LIMIT = 100_000
+
+    def __init__(self, make: Callable[[Any], str]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, key: Any) -> str:
+        if len(self) >= self._LIMIT:
+            self.clear()
+        value = self[key] = self._make(key)
+        return value
+
+
 class ClaimCsv:
     """The CSV text of claims: the rows of :func:`claim_csv_values` exactly as ``CsvWriter``
     writes them, with the cells that repeat across a batch (files, patients, providers, dates,
     modifiers, money) formatted once and remembered (bounded)."""
 
-    _LIMIT = 100_000
-
     def __init__(self) -> None:
         from cognibill.writers import csv_text
 
         self._csv_text = csv_text
-        self._texts: dict[str | None, str] = {}
-        self._dates: dict[dt.date, str] = {}
-        self._modifiers: dict[tuple[str, ...], str] = {}
+        self._texts = _Cells(csv_text)
+        """Text cells (and StrEnum members, which format as their value) by value."""
+        self._dates = _Cells(lambda day: csv_text(day.isoformat()))
+        self._modifiers = _Cells(lambda mods: csv_text(" ".join(mods)))
         self._money: dict[int, tuple[object, str]] = {}
         """id(line estimate) -> (the estimate, its three cells): the pricer shares estimates."""
-
-    def _text(self, value: str | None) -> str:
-        found = self._texts.get(value)
-        if found is None:
-            if len(self._texts) >= self._LIMIT:
-                self._texts.clear()
-            found = self._texts[value] = self._csv_text(value)
-        return found
 
     def lines(self, item: Claimed) -> list[str]:
         """The visit's CSV lines, each ending in ``\\n``."""
         claim = item.claim
         visit = claim.visit
         discipline = visit.provider.discipline
-        text = self._text
-        day = self._dates.get(visit.date)
-        if day is None:
-            if len(self._dates) >= self._LIMIT:
-                self._dates.clear()
-            day = self._dates[visit.date] = self._csv_text(visit.date.isoformat())
+        text = self._texts
         head = ",".join(
             (
-                text(visit.source),
+                text[visit.source],
                 "" if visit.line is None else str(visit.line),
-                text(visit.patient),
-                day,
-                text(visit.provider.id),
-                "" if discipline is None else text(discipline.value),
-                text(claim.payer or visit.payer),
-                text(visit.place_of_service),
-                text(claim.rule.value),
-                text(visit.session_id),
+                text[visit.patient],
+                self._dates[visit.date],
+                text[visit.provider.id],
+                "" if discipline is None else text[discipline],
+                text[claim.payer or visit.payer],
+                text[visit.place_of_service],
+                text[claim.rule],
+                text[visit.session_id],
                 "",
             )
         )
+        modifiers = self._modifiers
         out = []
         for line, found in _placed(claim):
-            mods = self._modifiers.get(line.modifiers)
-            if mods is None:
-                if len(self._modifiers) >= self._LIMIT:
-                    self._modifiers.clear()
-                mods = self._modifiers[line.modifiers] = self._csv_text(" ".join(line.modifiers))
             money = ",,"
             est: Any = line.estimate
             if est is not None:
                 known = self._money.get(id(est))
                 if known is None or known[0] is not est:
-                    if len(self._money) >= self._LIMIT:
+                    if len(self._money) >= _Cells._LIMIT:
                         self._money.clear()
                     spans = (est.allowed, est.payer_pays, est.patient_owes)
                     cells = ",".join(self._csv_text(span.to_csv()) for span in spans)
@@ -789,11 +790,11 @@ class ClaimCsv:
                 money = known[1]
             notes = ""
             if found:
-                notes = self._csv_text(
-                    "; ".join(f"{f.severity.value}[{f.id}]: {f.message}" for f in found)
-                )
+                said = "; ".join(f"{f.severity}[{f.id}]: {f.message}" for f in found)
+                notes = self._csv_text(said)
             out.append(
-                f"{head}{text(line.code)},{line.units},{line.minutes},{mods},{money},{notes}\n"
+                f"{head}{text[line.code]},{line.units},{line.minutes},{modifiers[line.modifiers]},"
+                f"{money},{notes}\n"
             )
         return out
 
