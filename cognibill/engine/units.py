@@ -6,10 +6,11 @@ Every function here is pure. Sources: RULES.md §1 (table), §2 (CMS pooling and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import NamedTuple
 
 from cognibill.catalogue import (
@@ -28,6 +29,12 @@ MAX_MINUTES = 24 * 60
 
 UNIT_MINUTES = 15
 MIDPOINT = 8
+
+_new = tuple.__new__
+"""Builds a NamedTuple from a tuple of all its fields, in order, as its ``_make`` does, without
+the Python-level call (the lean path builds several per visit)."""
+_TIMED = Kind.TIMED
+_UNTIMED = Kind.UNTIMED
 
 
 class UnitRule(StrEnum):
@@ -129,6 +136,11 @@ class Tie(NamedTuple):
         }
 
 
+_CMS = UnitRule.CMS
+_AMA = UnitRule.AMA
+_AMA_CAPPED = UnitRule.AMA_CAPPED
+
+
 class UnitResult(NamedTuple):
     """Everything the engine worked out for one visit."""
 
@@ -168,28 +180,46 @@ def _service_order(service: str) -> str:
     return COGNITIVE_PRIMARY if service == COGNITIVE else service
 
 
-def _pool(entries: Iterable[Entry], catalogue: Catalogue) -> list[ServiceUnits]:
-    """Group entries into services (97129 and 97130 minutes are one service, §5)."""
-    minutes: dict[str, int] = {}
-    codes: dict[str, list[str]] = {}
-    kinds: dict[str, Kind] = {}
+_Pooled = tuple[str, tuple[str, ...], Kind, int]
+"""One service of a visit before units: service, its codes (sorted), kind, minutes."""
+
+
+def _pool(entries: Iterable[Entry], catalogue: Catalogue) -> list[_Pooled]:
+    """Group entries into services (97129 and 97130 minutes are one service, §5), in code order.
+
+    Also checks the entries: unknown codes and negative minutes are an ``EntryError``.
+    """
+    services: dict[str, _Pooled] = {}
+    get = catalogue.get
     for entry in entries:
-        info = catalogue.get(entry.code)
+        info = get(entry.code)
         if info is None:
             raise EntryError(f"unknown code {entry.code!r}")
-        if entry.minutes < 0:
-            raise EntryError(f"{info.code}: minutes cannot be negative ({entry.minutes})")
+        count = entry.minutes
+        if count < 0:
+            raise EntryError(f"{info.code}: minutes cannot be negative ({count})")
         service = info.service
-        minutes[service] = minutes.get(service, 0) + entry.minutes
-        if info.code not in codes.setdefault(service, []):
-            codes[service].append(info.code)
-        kinds[service] = info.kind
-    return [
-        ServiceUnits(
-            service=s, codes=tuple(sorted(codes[s])), kind=kinds[s], minutes=minutes[s], units=0
-        )
-        for s in sorted(minutes, key=_service_order)
-    ]
+        known = services.get(service)
+        if known is None:
+            services[service] = (service, (info.code,), info.kind, count)
+        else:
+            codes = known[1] if info.code in known[1] else tuple(sorted((*known[1], info.code)))
+            services[service] = (service, codes, info.kind, known[3] + count)
+    # Code order: the cognitive pair sorts as 97129; otherwise by name (names are unique, so the
+    # tuples never compare past it).
+    if COGNITIVE in services:
+        return sorted(services.values(), key=_pooled_order)
+    return sorted(services.values())
+
+
+def _pooled_order(service: _Pooled) -> str:
+    return _service_order(service[0])
+
+
+def _too_long(total: int) -> EntryError:
+    return EntryError(
+        f"{total} timed minutes in one visit is more than a day ({MAX_MINUTES} minutes)"
+    )
 
 
 def _extra_unit_code(service: ServiceUnits) -> str:
@@ -268,18 +298,21 @@ def _label(service: ServiceUnits) -> str:
 def _lines(services: list[ServiceUnits]) -> tuple[Line, ...]:
     lines: list[Line] = []
     for s in services:
-        if s.service == COGNITIVE:
-            # One service billed as 97129 x1 + 97130 x(N-1) (§5). 97129 carries the first 15
-            # minutes and 97130 the rest once it has a unit; otherwise 97129 carries them all.
-            if s.units >= 2:
-                lines.append(Line(COGNITIVE_PRIMARY, min(s.minutes, UNIT_MINUTES), 1, s.service))
-                lines.append(
-                    Line(COGNITIVE_ADDON, max(s.minutes - UNIT_MINUTES, 0), s.units - 1, s.service)
-                )
-            else:
-                lines.append(Line(COGNITIVE_PRIMARY, s.minutes, s.units, s.service))
+        service = s.service
+        if service != COGNITIVE:
+            lines.append(_new(Line, (service, s.minutes, s.units, service)))
+            continue
+        # One service billed as 97129 x1 + 97130 x(N-1) (§5). 97129 carries the first 15
+        # minutes and 97130 the rest once it has a unit; otherwise 97129 carries them all.
+        minutes = s.minutes
+        units = s.units
+        if units >= 2:
+            lines.append(_new(Line, (COGNITIVE_PRIMARY, min(minutes, UNIT_MINUTES), 1, service)))
+            lines.append(
+                _new(Line, (COGNITIVE_ADDON, max(minutes - UNIT_MINUTES, 0), units - 1, service))
+            )
         else:
-            lines.append(Line(s.service, s.minutes, s.units, s.service))
+            lines.append(_new(Line, (COGNITIVE_PRIMARY, minutes, units, service)))
     return tuple(lines)
 
 
@@ -294,17 +327,29 @@ def compute_units(
     """Units for one visit under ``rule``, with lines, ties, trace, advice and findings.
 
     ``explain=False`` leaves the trace empty (batch work never shows it; the units, ties,
-    advice and findings are the same).
+    advice and findings are the same) and takes a lean path built for speed.
     """
     catalogue = catalogue or load_catalogue()
-    services = _pool(entries, catalogue)
+    if not explain:
+        return _lean(entries, rule, catalogue, unit_value)
+    return _explained(entries, rule, catalogue, unit_value)
+
+
+def _explained(
+    entries: Iterable[Entry],
+    rule: UnitRule,
+    catalogue: Catalogue,
+    unit_value: UnitValue | None,
+) -> UnitResult:
+    """The step-by-step computation, with its trace: the reference the lean path must match."""
+    services = [
+        ServiceUnits(s, codes, kind, m, 0) for s, codes, kind, m in _pool(entries, catalogue)
+    ]
     trace: list[str] = []
     timed = [s for s in services if s.kind is Kind.TIMED]
     total = sum(s.minutes for s in timed)
     if total > MAX_MINUTES:
-        raise EntryError(
-            f"{total} timed minutes in one visit is more than a day ({MAX_MINUTES} minutes)"
-        )
+        raise _too_long(total)
     done: dict[str, ServiceUnits] = {}
     ties: list[Tie] = []
 
@@ -312,18 +357,16 @@ def compute_units(
     for s in services:
         if s.kind is Kind.UNTIMED:
             done[s.service] = ServiceUnits(s.service, s.codes, s.kind, s.minutes, 1)
-            if explain:
-                trace.append(
-                    f"{s.service}: untimed, 1 unit per visit whatever the minutes (RULES.md §4)."
-                )
+            trace.append(
+                f"{s.service}: untimed, 1 unit per visit whatever the minutes (RULES.md §4)."
+            )
         elif s.kind is Kind.HOURLY:
             units = hourly_units(s.minutes)
             done[s.service] = ServiceUnits(s.service, s.codes, s.kind, s.minutes, units)
-            if explain:
-                trace.append(
-                    f"{s.service}: per-hour code, {s.minutes} min -> {units} unit(s) "
-                    "(CPT midpoint of 31 minutes per hour; derived, RULES.md is silent)."
-                )
+            trace.append(
+                f"{s.service}: per-hour code, {s.minutes} min -> {units} unit(s) "
+                "(CPT midpoint of 31 minutes per hour; derived, RULES.md is silent)."
+            )
 
     blocked = [
         ServiceUnits(
@@ -341,20 +384,19 @@ def compute_units(
     if rule is UnitRule.CMS:
         blocks = sum(s.blocks for s in blocked)
         owed = cms_total - blocks
-        if explain:
+        trace.append(
+            f"CMS total-time rule (RULES.md §2): {total} timed minutes -> {cms_total} "
+            "unit(s) ((minutes + 7) // 15)."
+        )
+        for s in blocked:
             trace.append(
-                f"CMS total-time rule (RULES.md §2): {total} timed minutes -> {cms_total} "
-                "unit(s) ((minutes + 7) // 15)."
+                f"{_label(s)}: {s.minutes} min = {s.blocks} whole 15-minute block(s), "
+                f"{s.leftover} min left over."
             )
-            for s in blocked:
-                trace.append(
-                    f"{_label(s)}: {s.minutes} min = {s.blocks} whole 15-minute block(s), "
-                    f"{s.leftover} min left over."
-                )
-            trace.append(
-                f"{cms_total} unit(s) - {blocks} block(s) = {owed} unit(s) owed "
-                "to the largest leftovers."
-            )
+        trace.append(
+            f"{cms_total} unit(s) - {blocks} block(s) = {owed} unit(s) owed "
+            "to the largest leftovers."
+        )
         candidates = [s for s in blocked if s.leftover > 0]
         chosen, ties = _allocate_leftovers(candidates, owed, unit_value)
         for s in blocked:
@@ -362,14 +404,13 @@ def compute_units(
             done[s.service] = ServiceUnits(
                 s.service, s.codes, s.kind, s.minutes, s.blocks + extra, s.blocks, s.leftover, extra
             )
-            if extra and explain:
+            if extra:
                 trace.append(f"Extra unit -> {_label(s)} ({s.leftover} min left over).")
     else:
-        if explain:
-            trace.append(
-                f"{rule.long_name} (RULES.md §3): each code on its own, (minutes + 7) // 15; "
-                "leftovers of different codes are never combined."
-            )
+        trace.append(
+            f"{rule.long_name} (RULES.md §3): each code on its own, (minutes + 7) // 15; "
+            "leftovers of different codes are never combined."
+        )
         midpoint = [
             ServiceUnits(
                 s.service,
@@ -383,32 +424,29 @@ def compute_units(
             )
             for s in blocked
         ]
-        if explain:
-            for s in midpoint:
-                trace.append(
-                    f"{_label(s)}: {s.minutes} min = {s.blocks} block(s) + {s.leftover} min "
-                    f"left over -> {s.blocks + s.extra} unit(s)."
-                )
+        for s in midpoint:
+            trace.append(
+                f"{_label(s)}: {s.minutes} min = {s.blocks} block(s) + {s.leftover} min "
+                f"left over -> {s.blocks + s.extra} unit(s)."
+            )
         removed: set[str] = set()
         if rule is UnitRule.AMA_CAPPED:
             per_code = sum(s.blocks + s.extra for s in midpoint)
             excess = per_code - cms_total
-            if explain:
-                trace.append(
-                    f"Cap: per-code total {per_code} vs CMS total {cms_total} for {total} minutes"
-                    + (
-                        f": {excess} unit(s) taken back from the smallest leftovers."
-                        if excess > 0
-                        else "."
-                    )
+            trace.append(
+                f"Cap: per-code total {per_code} vs CMS total {cms_total} for {total} minutes"
+                + (
+                    f": {excess} unit(s) taken back from the smallest leftovers."
+                    if excess > 0
+                    else "."
                 )
+            )
             earned = [s for s in midpoint if s.extra]
             removed, ties = _allocate_leftovers(earned, excess, unit_value, take_back=True)
-            if explain:
-                for name in sorted(removed, key=_service_order):
-                    trace.append(
-                        f"Unit taken back from {'97129/97130' if name == COGNITIVE else name}."
-                    )
+            for name in sorted(removed, key=_service_order):
+                trace.append(
+                    f"Unit taken back from {'97129/97130' if name == COGNITIVE else name}."
+                )
         for s in midpoint:
             cut = 1 if s.service in removed else 0
             done[s.service] = ServiceUnits(
@@ -422,13 +460,12 @@ def compute_units(
                 s.extra,
                 cut,
             )
-    if explain:
-        for tie in ties:
-            trace.append(
-                f"Tie: {', '.join(tie.candidates)} each have {tie.leftover} min left over for "
-                f"{tie.units} unit(s); {tie.action} {', '.join(tie.chosen)} by {tie.reason}. "
-                "Either may bill it (RULES.md §2.5)."
-            )
+    for tie in ties:
+        trace.append(
+            f"Tie: {', '.join(tie.candidates)} each have {tie.leftover} min left over for "
+            f"{tie.units} unit(s); {tie.action} {', '.join(tie.chosen)} by {tie.reason}. "
+            "Either may bill it (RULES.md §2.5)."
+        )
     final = [done[s.service] for s in services]
     timed_final = [s for s in final if s.kind is Kind.TIMED]
     timed_units = sum(s.units for s in timed_final)
@@ -450,21 +487,165 @@ def compute_units(
     )
 
 
-def _advice(rule: UnitRule, total: int, timed: list[ServiceUnits]) -> tuple[int | None, int | None]:
-    """When the next unit comes, and how many minutes could go before one is lost."""
+def _lean(
+    entries: Iterable[Entry],
+    rule: UnitRule,
+    catalogue: Catalogue,
+    unit_value: UnitValue | None,
+) -> UnitResult:
+    """``_explained`` without the trace, for batch work: the same result, equal field for field.
+
+    It builds each ServiceUnits once from plain integers, settles the allocation of §2.4 (and the
+    take-back of the capped rule) without ranking when nothing is contested, and finds the capped
+    rule's advice in closed form. Ties, and allocations where unit values are asked, go through
+    the same ``_allocate_leftovers`` as the explained path.
+    """
+    pooled = _pool(entries, catalogue)
+    cms = rule is _CMS
+    total = 0
+    blocks = 0
+    contested: list[_Pooled] = []  # CMS: codes with a leftover; capped: codes past the midpoint
+    contest = rule is not _AMA
+    least = 1 if cms else MIDPOINT
+    for p in pooled:
+        if p[2] is _TIMED:
+            m = p[3]
+            total += m
+            if contest:
+                blocks += m // UNIT_MINUTES
+                if m % UNIT_MINUTES >= least:
+                    contested.append(p)
+    if total > MAX_MINUTES:
+        raise _too_long(total)
+    cms_total = units_for_minutes(total)
+    chosen: Collection[str] = ()
+    ties: Sequence[Tie] = ()
+    if cms:
+        chosen, ties = _choose(contested, cms_total - blocks, unit_value, take_back=False)
+    elif rule is _AMA_CAPPED:
+        excess = blocks + len(contested) - cms_total
+        chosen, ties = _choose(contested, excess, unit_value, take_back=True)
+
+    services: list[ServiceUnits] = []
+    timed: list[ServiceUnits] = []
+    below: list[Finding] = []
+    timed_units = 0
+    for service, codes, kind, m in pooled:
+        if kind is _TIMED:
+            whole = m // UNIT_MINUTES
+            leftover = m % UNIT_MINUTES
+            if cms:
+                extra = 1 if service in chosen else 0
+                cut = 0
+            else:
+                extra = 1 if leftover >= MIDPOINT else 0
+                cut = 1 if service in chosen else 0
+            units = whole + extra - cut
+            s = _new(ServiceUnits, (service, codes, kind, m, units, whole, leftover, extra, cut))
+            timed.append(s)
+            timed_units += units
+            if units == 0 and m > 0:
+                below.append(_below_minimum(rule, _label(s), m, cms and cms_total > 0))
+        elif kind is _UNTIMED:
+            s = _new(ServiceUnits, (service, codes, kind, m, 1, 0, 0, 0, 0))
+        else:
+            s = _new(ServiceUnits, (service, codes, kind, m, hourly_units(m), 0, 0, 0, 0))
+        services.append(s)
+    next_at, spare = _advice(rule, total, timed, search=False)
+    if next_at is not None and next_at > MAX_MINUTES:
+        next_at = None  # no more units within a day
+    findings = tuple(below) if not ties else (*map(_tie_finding, ties), *below)
+    return _new(
+        UnitResult,
+        (
+            rule,
+            total,
+            timed_units,
+            tuple(services),
+            _lines(services),
+            tuple(ties),
+            (),  # no trace
+            next_at,
+            spare,
+            findings,
+        ),
+    )
+
+
+def _leftover(service: _Pooled) -> int:
+    return service[3] % UNIT_MINUTES
+
+
+def _choose(
+    group: list[_Pooled], count: int, unit_value: UnitValue | None, *, take_back: bool
+) -> tuple[Collection[str], Sequence[Tie]]:
+    """What ``_allocate_leftovers`` decides for ``group`` (in code order), cheaply.
+
+    Without unit values and without a tie at the cut, the ``count`` largest leftovers (smallest,
+    ``take_back``) are the answer, and there is nothing to rank when all of ``group`` is chosen.
+    Otherwise the allocation itself runs: it reports ties and asks for the values it needs.
+    """
+    if count <= 0:
+        return (), ()
+    if unit_value is None:
+        if count >= len(group):
+            return [p[0] for p in group], ()
+        # A stable sort (reversed or not) keeps code order among equal leftovers.
+        ranked = sorted(group, key=_leftover, reverse=not take_back)
+        if _leftover(ranked[count]) != _leftover(ranked[count - 1]):
+            return [p[0] for p in ranked[:count]], ()
+        # A tie: without unit values its outcome depends on names and leftovers only.
+        return _settle(tuple((p[0], _leftover(p)) for p in group), count, take_back)
+    services = [
+        ServiceUnits(s, codes, kind, m, 0, m // UNIT_MINUTES, m % UNIT_MINUTES)
+        for s, codes, kind, m in group
+    ]
+    return _allocate_leftovers(services, count, unit_value, take_back=take_back)
+
+
+@lru_cache(maxsize=4096)
+def _settle(
+    group: tuple[tuple[str, int], ...], count: int, take_back: bool
+) -> tuple[frozenset[str], tuple[Tie, ...]]:
+    """``_allocate_leftovers`` without unit values, for services given as (name, leftover): it
+    reads nothing else of them then. Remembered, as the same contests recur across visits."""
+    services = [ServiceUnits(s, (), _TIMED, left, 0, 0, left) for s, left in group]
+    chosen, ties = _allocate_leftovers(services, count, None, take_back=take_back)
+    return frozenset(chosen), tuple(ties)
+
+
+def _advice(
+    rule: UnitRule, total: int, timed: list[ServiceUnits], *, search: bool = True
+) -> tuple[int | None, int | None]:
+    """When the next unit comes, and how many minutes could go before one is lost.
+
+    ``search=False``: the capped rule's answer from ``_capped_advice`` (closed form, the lean
+    path) instead of the search below (the explained path); tests check they agree.
+    """
     if not timed:
         return None, None
-    if rule is UnitRule.CMS:
+    if rule is _CMS:
         units = units_for_minutes(total)
         margin = total - (UNIT_MINUTES * units - MIDPOINT + 1) if units else None
         return UNIT_MINUTES * units + MIDPOINT, margin
-    if rule is UnitRule.AMA:
+    if rule is _AMA:
         # Per code: the nearest next unit of any one code; the tightest code's margin.
-        to_next = min(UNIT_MINUTES * s.units + MIDPOINT - s.minutes for s in timed)
-        margins = [s.minutes - (UNIT_MINUTES * s.units - MIDPOINT + 1) for s in timed if s.units]
-        return total + to_next, (min(margins) if margins else None)
+        nearest = UNIT_MINUTES + MIDPOINT  # more than any code's distance to its next unit
+        tightest: int | None = None
+        for s in timed:
+            units = s.units
+            gap = UNIT_MINUTES * units + MIDPOINT - s.minutes
+            if gap < nearest:
+                nearest = gap
+            if units:
+                left = s.minutes - (UNIT_MINUTES * units - MIDPOINT + 1)
+                if tightest is None or left < tightest:
+                    tightest = left
+        return total + nearest, tightest
     # Capped per code: try each service alone gaining (or losing) minutes. One service always
     # gains a unit within 15 more minutes and loses one within 15 fewer: the search is bounded.
+    if not search:
+        return _capped_advice(timed, total)
     minutes = [s.minutes for s in timed]
 
     def count(ms: list[int]) -> int:
@@ -498,49 +679,96 @@ def _advice(rule: UnitRule, total: int, timed: list[ServiceUnits]) -> tuple[int 
     return total + to_next, spare
 
 
+def _capped_advice(timed: list[ServiceUnits], total: int) -> tuple[int, int | None]:
+    """The capped rule's advice of ``_advice`` without the search: the same answer, solved.
+
+    With P the per-code units, U the CMS units and now = min(P, U): service i gaining d minutes
+    gains a unit once its own units reach now + 1 - (P - u_i) and the visit's reach now + 1;
+    losing k minutes loses one once its own drop to now - 1 - (P - u_i) or the visit's to
+    now - 1. Each is a threshold on d (or k), so a service's first d is the larger of two bounds
+    and its first k the smaller; the search tries k up to 15 and no more than its minutes.
+    """
+    per_code = 0
+    for s in timed:
+        per_code += s.blocks + s.extra  # its own units, (minutes + 7) // 15
+    cms_units = units_for_minutes(total)
+    now = min(per_code, cms_units)
+    # The visit gains a unit at total + d >= 15 (now + 1) - 7 and loses one at
+    # total - k <= 15 (now - 1) + 7.
+    visit_gain = max(1, UNIT_MINUTES * (now + 1) - MIDPOINT + 1 - total)
+    visit_loss = total - UNIT_MINUTES * (now - 1) - MIDPOINT + 1
+    to_next = UNIT_MINUTES + MIDPOINT  # the end of the search; some service gains within 15
+    least: int | None = None  # the fewest minutes, taken from one service, that lose a unit
+    for s in timed:
+        m = s.minutes
+        others = per_code - s.blocks - s.extra
+        d = visit_gain
+        need = now + 1 - others  # its own units that give a unit more
+        if need > 0:
+            d = max(d, UNIT_MINUTES * need - MIDPOINT + 1 - m)
+        to_next = min(to_next, d)
+        if now:
+            keep = now - 1 - others  # its own units that lose one
+            k = visit_loss if keep < 0 else min(visit_loss, m - UNIT_MINUTES * keep - MIDPOINT + 1)
+            k = max(k, 1)
+            if k <= UNIT_MINUTES and k <= m and (least is None or k < least):
+                least = k
+    if not now:
+        return total + to_next, None
+    if now == cms_units:
+        # Held at the CMS total: losing minutes from any mix of codes can drop it.
+        held = total - (UNIT_MINUTES * cms_units - MIDPOINT + 1) + 1
+        least = held if least is None else min(least, held)
+    assert least is not None  # some service with a unit loses it within 15 fewer minutes
+    return total + to_next, least - 1
+
+
 def _findings(
     rule: UnitRule, services: list[ServiceUnits], ties: list[Tie], total: int
 ) -> tuple[Finding, ...]:
-    out: list[Finding] = []
-    for tie in ties:
-        out.append(
-            Finding(
-                id="unit-tie",
-                severity=Severity.INFO,
-                message=(
-                    f"{' and '.join(tie.candidates)} tie with {tie.leftover} min left over for "
-                    f"{tie.units} unit(s); {tie.action} {', '.join(tie.chosen)} by {tie.reason}."
-                ),
-                hint="Either code may bill the unit; switch if your documentation favours another.",
-                source="RULES.md §2",
-                code=tie.chosen[0] if tie.chosen else None,
-            )
-        )
+    out = [_tie_finding(tie) for tie in ties]
     for s in services:
         if s.timed and s.minutes > 0 and s.units == 0:
             pooled = rule is UnitRule.CMS and units_for_minutes(total) > 0
-            out.append(
-                Finding(
-                    id="below-minimum",
-                    severity=Severity.INFO if pooled else Severity.WARNING,
-                    message=(
-                        f"{_label(s)}: {s.minutes} min earned no unit under the {rule.long_name}"
-                        + (
-                            " (its minutes still counted toward the visit total)."
-                            if pooled
-                            else "."
-                        )
-                    ),
-                    hint=(
-                        "Document the minutes anyway; bill no unit for this code."
-                        if pooled
-                        else f"{MIDPOINT} minutes are needed for a unit."
-                    ),
-                    source=rule.source,
-                    code=_label(s),
-                )
-            )
+            out.append(_below_minimum(rule, _label(s), s.minutes, pooled))
     return tuple(out)
+
+
+# Findings are frozen and repeat across visits: both are built once per distinct input.
+@lru_cache(maxsize=1024)
+def _tie_finding(tie: Tie) -> Finding:
+    return Finding(
+        id="unit-tie",
+        severity=Severity.INFO,
+        message=(
+            f"{' and '.join(tie.candidates)} tie with {tie.leftover} min left over for "
+            f"{tie.units} unit(s); {tie.action} {', '.join(tie.chosen)} by {tie.reason}."
+        ),
+        hint="Either code may bill the unit; switch if your documentation favours another.",
+        source="RULES.md §2",
+        code=tie.chosen[0] if tie.chosen else None,
+    )
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _below_minimum(rule: UnitRule, label: str, minutes: int, pooled: bool) -> Finding:
+    """A timed service whose minutes earned no unit (``pooled``: they counted toward the CMS
+    total, which earned units)."""
+    return Finding(
+        id="below-minimum",
+        severity=Severity.INFO if pooled else Severity.WARNING,
+        message=(
+            f"{label}: {minutes} min earned no unit under the {rule.long_name}"
+            + (" (its minutes still counted toward the visit total)." if pooled else ".")
+        ),
+        hint=(
+            "Document the minutes anyway; bill no unit for this code."
+            if pooled
+            else f"{MIDPOINT} minutes are needed for a unit."
+        ),
+        source=rule.source,
+        code=label,
+    )
 
 
 @dataclass(frozen=True, slots=True)
