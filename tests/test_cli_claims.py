@@ -209,3 +209,31 @@ def test_no_estimate_leaves_the_money_out_of_the_summary(cli) -> None:  # type: 
     summary = cli("claim", CLEAN, "-f", "json", "--no-estimate").json()["summary"]
     assert summary["allowed"] is None and summary["data_version"] == []
     assert summary["output_rows"] == 2
+
+
+def _export_of_visits(path: Path, visits: int) -> Path:
+    """One 38-minute cognitive row per patient (each a visit, SLP, Medicare, no plan of care)."""
+    rows = "".join(f"P{n},2026-03-02,1912345678,CCC-SLP,97129,38\n" for n in range(visits))
+    path.write_text("Patient,DOS,NPI,Credential,CPT,Minutes\n" + rows, encoding="utf-8")
+    return path
+
+
+def test_the_table_shows_500_visits_whole_and_counts_the_findings_of_the_rest(
+    cli, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    run = cli("claim", str(_export_of_visits(tmp_path / "big.csv", 503)), "--fail-on", "never")
+    assert run.code == 0
+    assert "The first 500 of 503 visits are shown; --format csv|json|ndjson" in run.out
+    assert "P499" in run.out and "P500" not in run.out
+    # The 3 visits not shown each have one no-plan-of-care error (Medicare requires a plan).
+    assert "Findings of the other 3 visits" in run.out
+    assert "        3 error[no-plan-of-care]" in run.out
+    # The machine formats keep every line.
+    data = cli("claim", str(tmp_path / "big.csv"), "-f", "json", "--fail-on", "never").json()
+    assert len({line["patient_id"] for line in data["lines"]}) == 503
+
+
+def test_a_table_of_500_visits_or_fewer_shows_them_all(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run = cli("claim", str(_export_of_visits(tmp_path / "500.csv", 500)), "--fail-on", "never")
+    assert "P499" in run.out and "visits are shown" not in run.out
+    assert "Findings of the other" not in run.out

@@ -346,15 +346,16 @@ def _emit(run: ClaimRun, fmt: OutputFormat, stream: Any, quiet: bool) -> list[Re
 
     rejected: list[Rejected] = []
     if fmt is OutputFormat.TABLE:
-        from cognibill.render.claims import render_claims
+        from cognibill.render.claims import ClaimTable, render_claims
 
-        claimed = []
+        table = ClaimTable()
         for item in items:
             if isinstance(item, Rejected):
                 rejected.append(item)
             else:
-                claimed.append(item)
-        render_claims(stream, claimed, rejected, run.summary)
+                table.add(item)
+        table.rejected = rejected
+        render_claims(stream, table, run.summary)
         return rejected
     from cognibill.writers import CsvWriter, JsonReportWriter, NdjsonWriter
 

@@ -15,17 +15,48 @@ if TYPE_CHECKING:
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def render_claims(
-    stream: IO[str], items: list[Claimed], rejected: list[Rejected], summary: Summary
-) -> None:
-    """One table of claim lines (the table format collects every row), then the findings and
-    the rejected rows."""
+TABLE_VISITS = 500
+"""Visits the table shows line by line; a larger run shows these, then counts (machine formats
+and ``--out`` carry every line: a terminal table of a million lines helps nobody, and Rich
+takes about a millisecond a row to lay one out)."""
+
+TABLE_REJECTED = 200
+"""Rejected rows the table lists (``--errors PATH`` writes them all)."""
+
+
+class ClaimTable:
+    """What the table format keeps of a run: the first ``TABLE_VISITS`` visits whole, and for
+    the rest only how many there were and how many findings of each rule they had."""
+
+    def __init__(self, limit: int = TABLE_VISITS) -> None:
+        self.limit = limit
+        self.shown: list[Claimed] = []
+        self.rejected: list[Rejected] = []
+        self.more_visits = 0
+        self.more_findings: dict[tuple[str, str], int] = {}
+        """(severity, rule id) -> findings of the visits not shown."""
+
+    def add(self, item: Claimed) -> None:
+        if len(self.shown) < self.limit:
+            self.shown.append(item)
+            return
+        self.more_visits += 1
+        counts = self.more_findings
+        for f in item.claim.findings:
+            key = (f.severity.value, f.id)
+            counts[key] = counts.get(key, 0) + 1
+
+
+def render_claims(stream: IO[str], table: ClaimTable, summary: Summary) -> None:
+    """One table of the claim lines kept, then their findings and the rejected rows; for a
+    larger run, the number of visits not shown and their findings by rule."""
     from cognibill.pipeline import claim_rows
 
+    items = table.shown
     # A file or a pipe gets a wide table (one line per claim line) unless COLUMNS says otherwise.
     wide = not stream.isatty() and "COLUMNS" not in os.environ
     console = Console(file=stream, highlight=False, soft_wrap=False, width=130 if wide else None)
-    table = Table(title="Claim lines", title_justify="left")
+    lines = Table(title="Claim lines", title_justify="left")
     for name, justify in (
         ("Patient", "left"),
         ("Date", "left"),
@@ -36,12 +67,12 @@ def render_claims(
         ("Modifiers", "left"),
         ("Allowed", "right"),
     ):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    table.add_column("Findings", overflow="fold")
+        lines.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    lines.add_column("Findings", overflow="fold")
     for item in items:
         for i, row in enumerate(claim_rows(item)):
             first = i == 0
-            table.add_row(
+            lines.add_row(
                 row["patient_id"] if first else "",
                 row["date"] if first else "",
                 (row["payer"] or "") if first else "",
@@ -52,8 +83,16 @@ def render_claims(
                 _money(row["allowed"]),
                 _finding_ids(row["findings"]),
             )
-        table.add_section()
-    console.print(table)
+        lines.add_section()
+    console.print(lines)
+    if table.more_visits:
+        console.print(
+            Text(
+                f"The first {len(items):,} of {len(items) + table.more_visits:,} visits are "
+                "shown; --format csv|json|ndjson (or --out FILE) gives every line.",
+                style="bold",
+            )
+        )
     findings = [(item, f) for item in items for f in item.claim.findings]
     if findings:
         console.print(Text("Findings", style="bold"))
@@ -67,11 +106,26 @@ def render_claims(
                     f"[{f.id}]: {f.message}",
                 )
             )
+    if table.more_findings:
+        console.print(Text(f"Findings of the other {table.more_visits:,} visits", style="bold"))
+        ranked = sorted(table.more_findings.items(), key=lambda kv: (-_RANK[kv[0][0]], -kv[1]))
+        for (severity, rule_id), count in ranked:
+            console.print(
+                Text.assemble(f"{count:>9,} ", (severity, _STYLE[severity]), f"[{rule_id}]")
+            )
+    rejected = table.rejected
     if rejected:
         console.print(Text(f"Rejected rows ({len(rejected)})", style="bold"))
-        for bad in rejected:
+        for bad in rejected[:TABLE_REJECTED]:
             column = f"{bad.column}: " if bad.column else ""
             console.print(Text(f"{bad.source}:{bad.line}: {column}{bad.reason}"))
+        if len(rejected) > TABLE_REJECTED:
+            console.print(
+                Text(f"... and {len(rejected) - TABLE_REJECTED:,} more (--errors PATH lists all)")
+            )
+
+
+_RANK = {"error": 2, "warning": 1, "info": 0}
 
 
 def _money(value: Any) -> str:
