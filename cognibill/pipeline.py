@@ -374,6 +374,8 @@ class ClaimRun:
                 raw = self.stdin if self.stdin is not None else sys.stdin.buffer
                 self._replay = Replayable(raw)
             stream = self._replay.stream()
+            if self._buffer:
+                self._replay.forget()  # a buffered pass never starts again: keep nothing
             if kind is None:
                 if self._stdin_kind is None:
                     self._stdin_kind, stream = sniff_stdin(stream)

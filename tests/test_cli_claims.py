@@ -237,3 +237,11 @@ def test_a_table_of_500_visits_or_fewer_shows_them_all(cli, tmp_path: Path) -> N
     run = cli("claim", str(_export_of_visits(tmp_path / "500.csv", 500)), "--fail-on", "never")
     assert "P499" in run.out and "visits are shown" not in run.out
     assert "Findings of the other" not in run.out
+
+
+def test_the_table_says_which_visit_key_grouped_the_rows_rules_md_s2(cli) -> None:  # type: ignore[no-untyped-def]
+    export = str(SAMPLES / "export.csv")
+    default = cli("claim", export, "-q", "--fail-on", "never").out
+    assert "Visit key: patient, date of service, rendering provider, discipline\n" in default
+    pooled = cli("claim", export, "-q", "--fail-on", "never", "--visit-key", "patient,date").out
+    assert "Visit key: patient, date of service\n" in pooled

@@ -220,3 +220,21 @@ def test_replayable_stream_gives_the_same_bytes_twice_then_only_new_ones() -> No
     assert again.read() == b"abcdef"
     source.forget()
     assert source.stream().read() == b""
+
+
+def test_a_buffered_run_on_stdin_keeps_no_copy_of_the_bytes_it_read() -> None:
+    run = ClaimRun(
+        ["-"],
+        ClaimOptions(unsorted=True, estimate=False),
+        stdin=io.BytesIO(INTERRUPTED.encode()),
+    )
+    assert cognitive_units(run_items(run))["C1"] == {"97129": 1, "97130": 2}
+    assert run._replay is not None and len(run._replay._kept) == 0
+
+
+def test_after_starting_again_on_stdin_the_second_pass_keeps_no_copy() -> None:
+    data = INTERRUPTED.encode()
+    run = ClaimRun(["-"], ClaimOptions(window=0, hold=10, estimate=False), stdin=io.BytesIO(data))
+    run_items(run)
+    assert run.summary.regrouped_at == 4
+    assert len(run._replay._kept) == 0

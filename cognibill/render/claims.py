@@ -85,6 +85,7 @@ def render_claims(stream: IO[str], table: ClaimTable, summary: Summary) -> None:
             )
         lines.add_section()
     console.print(lines)
+    console.print(Text(f"Visit key: {summary.visit_key}"))
     if table.more_visits:
         console.print(
             Text(
