@@ -87,7 +87,7 @@ def make_units(maxsize: int | None = 65_536) -> Callable[[Any, tuple[tuple[str, 
 
     @lru_cache(maxsize=maxsize)
     def units(rule: Any, key: tuple[tuple[str, int], ...]) -> tuple[Any, tuple[str, ...]]:
-        result = compute_units([Entry(code, minutes) for code, minutes in key], rule)
+        result = compute_units([Entry(c, m) for c, m in key], rule, explain=False)
         billed = tuple(line for line in result.lines if line.units > 0)
         return billed, tuple(f.id for f in result.findings)
 
