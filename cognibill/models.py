@@ -96,3 +96,12 @@ class Visit:
     """The file the visit came from."""
     line: int | None = None
     """The line its definition starts on."""
+
+
+def is_place_of_service(code: str) -> bool:
+    """Whether ``code`` (stripped) is written as a CMS place-of-service code: one or two ASCII
+    digits (``11``, ``02``, ``2``)."""
+    return code.isascii() and code.isdigit() and len(code) <= 2
+
+
+PLACE_OF_SERVICE_HELP = "11 office, 12 home, 02/10 telehealth, 22 outpatient hospital"

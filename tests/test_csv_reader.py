@@ -437,7 +437,7 @@ def test_an_empty_patient_id_on_the_first_rows_is_rejected_like_any_other() -> N
     assert (reader.rows_read, reader.rows_rejected) == (3, 2)
 
 
-@pytest.mark.parametrize("cell", ["-1+2", "office", "111", "1.5"])
+@pytest.mark.parametrize("cell", ["-1+2", "office", "111", "1.5", "２２"])
 def test_a_place_of_service_that_is_not_a_cms_code_rejects_its_row(cell: str) -> None:
     """One bad cell is one rejected row: it used to stop the whole priced run (exit 2)."""
     text = "Patient,DOS,Minutes,POS\nP1,2026-03-02,38,11\n"

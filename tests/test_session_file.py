@@ -492,3 +492,26 @@ def test_multi_code_day_sample_matches_the_rules_worked_example_and_holds_a_tie(
     assert not result.ties
     assert units(tie).ties
     assert example.patient == tie.patient and example.date < tie.date
+
+
+@pytest.mark.parametrize("place", ["office", "111", "２２"])
+def test_a_place_of_service_that_is_not_a_cms_code_is_a_problem_on_its_line(place: str) -> None:
+    """Checked at the edge, as in exports: it used to stop a priced run with no line (exit 2)."""
+    text = (
+        '[[visit]]\npatient = "P-1"\ndate = 2026-03-02\n'
+        f'place_of_service = "{place}"\n\n[[visit.service]]\ncode = "97129"\nminutes = 38\n'
+    )
+    with pytest.raises(InputError) as caught:
+        read_session_text(text, "pos.toml")
+    assert [(line, field) for line, field, _ in caught.value.problems] == [
+        (4, "place_of_service")
+    ]
+    assert "is not a 2-digit CMS code" in caught.value.problems[0][2]
+
+
+def test_a_two_digit_place_of_service_reads_as_written() -> None:
+    text = (
+        '[[visit]]\npatient = "P-1"\ndate = 2026-03-02\nplace_of_service = "02"\n\n'
+        '[[visit.service]]\ncode = "97129"\nminutes = 38\n'
+    )
+    assert read_session_text(text, "pos.toml")[0].place_of_service == "02"

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from cognibill.errors import EntryError
 from cognibill.fees.schedule import Dated, FeeSchedule, Locality, Rvu, load_schedule
+from cognibill.models import PLACE_OF_SERVICE_HELP, is_place_of_service
 from cognibill.payers import PayerProfile
 
 CENT = Decimal("0.01")
@@ -53,11 +54,10 @@ def is_facility(place_of_service: str | None) -> bool | None:
     if place_of_service is None or not place_of_service.strip():
         return None
     pos = place_of_service.strip()
-    if not pos.isdigit() or len(pos) > 2:
+    if not is_place_of_service(pos):
         raise EntryError(
             f"place of service {place_of_service!r} is not a 2-digit CMS code",
-            hint="For example 11 (office), 12 (home), 02/10 (telehealth), 22 (outpatient "
-            "hospital).",
+            hint=f"For example {PLACE_OF_SERVICE_HELP}.",
         )
     return pos.zfill(2) in FACILITY_POS
 

@@ -49,7 +49,7 @@ from typing import IO, Any, NamedTuple
 from cognibill.catalogue import COGNITIVE_PRIMARY, Catalogue, load_catalogue
 from cognibill.engine.units import MAX_MINUTES, UNIT_MINUTES
 from cognibill.errors import EntryError, InputError
-from cognibill.models import Discipline, Service
+from cognibill.models import PLACE_OF_SERVICE_HELP, Discipline, Service, is_place_of_service
 from cognibill.readers.columns import (
     CREDENTIALS_HELP,
     ColumnLayout,
@@ -730,10 +730,10 @@ class _RowParser:
         if found is not _MISS:
             return found  # type: ignore[no-any-return]
         value = cell.strip() or None
-        if value is not None and not (value.isdigit() and len(value) <= 2):
+        if value is not None and not is_place_of_service(value):
             raise _Bad(
                 f"place of service {_shown(value)} is not a 2-digit CMS code "
-                "(11 office, 12 home, 02/10 telehealth, 22 outpatient hospital)"
+                f"({PLACE_OF_SERVICE_HELP})"
             )
         if len(self.places) < _CACHE_LIMIT:
             self.places[cell] = value

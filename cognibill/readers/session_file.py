@@ -27,7 +27,15 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from cognibill.engine.units import MAX_MINUTES
 from cognibill.errors import InputError
-from cognibill.models import Discipline, PlanOfCare, Provider, Service, Visit
+from cognibill.models import (
+    PLACE_OF_SERVICE_HELP,
+    Discipline,
+    PlanOfCare,
+    Provider,
+    Service,
+    Visit,
+    is_place_of_service,
+)
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -202,6 +210,15 @@ def _read_visit(
             if service is not None:
                 services.append(service)
 
+    place = raw.get("place_of_service")
+    if isinstance(place, str) and place.strip() and not is_place_of_service(place.strip()):
+        problems.append(
+            (
+                where.line((*base, "place_of_service")),
+                "place_of_service",
+                f"{place!r} is not a 2-digit CMS code ({PLACE_OF_SERVICE_HELP})",
+            )
+        )
     raw.update(services=tuple(services), source=name, line=where.line(base))
     visit = _validate(_adapter(Visit), raw, base, where, problems)
     if visit is not None and not visit.patient:
