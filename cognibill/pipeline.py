@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import gc
 import os
 import time
 from collections import deque
@@ -455,12 +454,6 @@ class ClaimRun:
 
         start = time.perf_counter()
         held: list[Claimed | Rejected] | None = None if self._buffer else []
-        # A run makes no reference cycles per visit (tests/test_pipeline_memory.py), but the
-        # collector would still walk every object it allocates and, again and again, the
-        # caches and per-patient state that grow with the input: a third of a batch's time.
-        # It is off while the run goes on (between its items too) and back on after.
-        collecting = gc.isenabled()
-        gc.disable()
         try:
             try:
                 for item in self._run():
@@ -481,8 +474,6 @@ class ClaimRun:
             if held:
                 yield from self._release(held)
         finally:
-            if collecting:
-                gc.enable()
             self.summary.seconds = time.perf_counter() - start
 
     def _rows_so_far(self) -> int:

@@ -1,10 +1,13 @@
-"""A claim run makes no reference cycles per visit, so it may run with the collector off."""
+"""A claim run makes no reference cycles per visit, so the CLI runs it with the collector off."""
 
 from __future__ import annotations
 
 import gc
 from pathlib import Path
 
+import pytest
+
+from cognibill.cli.common import collector_paused
 from cognibill.pipeline import ClaimOptions, ClaimRun
 from tests.conftest import REPO
 
@@ -41,10 +44,33 @@ def test_cyclic_garbage_of_a_run_does_not_grow_with_its_visits(tmp_path: Path) -
     assert twenty <= once + 50, (once, twenty)
 
 
-def test_a_run_turns_the_collector_off_while_it_goes_and_back_on_after() -> None:
+def test_the_collector_is_off_inside_a_batch_and_back_on_after_an_error() -> None:
     assert gc.isenabled()
-    run = iter(ClaimRun([str(SAMPLE)], ClaimOptions()))
-    next(run)
-    assert not gc.isenabled()
-    list(run)
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("the writer failed")
+    assert gc.isenabled()
+
+
+def test_a_collector_someone_else_turned_off_stays_off() -> None:
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("command", ["claim", "check"])
+def test_claim_and_check_leave_the_collector_on_even_when_they_fail(
+    cli, command: str, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    assert cli(command, str(SAMPLE), "-q", "--fail-on", "never").code == 0
+    assert gc.isenabled()
+    broken = tmp_path / "cp.csv"
+    broken.write_bytes(b"Patient,DOS,Minutes\nP\xe9,2026-03-02,38\n")  # not UTF-8: exit 3
+    assert cli(command, str(broken), "-q").code == 3
     assert gc.isenabled()

@@ -17,6 +17,7 @@ from cognibill.cli.common import (
     NonParOption,
     PayerOption,
     PayersFileOption,
+    collector_paused,
     require_format,
 )
 from cognibill.engine.units import UnitRule
@@ -341,6 +342,11 @@ def claim(
 
 def _emit(run: ClaimRun, fmt: OutputFormat, stream: Any, quiet: bool) -> list[Rejected]:
     """Write the claim report in ``fmt``; returns the rejected rows (for stderr / --errors)."""
+    with collector_paused():
+        return _write_report(run, fmt, stream, quiet)
+
+
+def _write_report(run: ClaimRun, fmt: OutputFormat, stream: Any, quiet: bool) -> list[Rejected]:
     items = _with_progress(run, quiet)
     from cognibill.pipeline import CLAIM_CSV_FIELDS, ClaimCsv, Claimed, Rejected, claim_rows
 
@@ -420,7 +426,7 @@ def check(
     quiet: QuietOption = False,
 ) -> None:
     """Findings only, one line each (file:line: severity[rule]: message), and a summary."""
-    from cognibill.pipeline import ClaimRun, Rejected
+    from cognibill.pipeline import ClaimRun
 
     require_format(
         fmt, (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.NDJSON)
@@ -428,6 +434,20 @@ def check(
     options = _options_of(locals())
     run = ClaimRun(files, options)
     sink = _FindingSink(sys.stdout, fmt)
+    with collector_paused():
+        _check_findings(run, sink, quiet)
+    sink.finish(run.summary)
+    if not quiet:
+        sys.stderr.write(_summary_line(run.summary))
+    code = _exit_code(run.summary, fail_on)
+    if code:
+        raise typer.Exit(int(code))
+
+
+def _check_findings(run: ClaimRun, sink: _FindingSink, quiet: bool) -> None:
+    """Every finding of the run, and every rejected row as an error, into ``sink``."""
+    from cognibill.pipeline import Rejected
+
     for item in _with_progress(run, quiet):
         if isinstance(item, Rejected):
             sink.add(
@@ -459,12 +479,6 @@ def check(
                     "hint": finding.hint,
                 }
             )
-    sink.finish(run.summary)
-    if not quiet:
-        sys.stderr.write(_summary_line(run.summary))
-    code = _exit_code(run.summary, fail_on)
-    if code:
-        raise typer.Exit(int(code))
 
 
 CHECK_FIELDS = ("source", "line", "severity", "id", "message", "patient_id", "date", "code", "hint")
