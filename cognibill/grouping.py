@@ -10,12 +10,13 @@ Two ways to group, both pure and lazy:
 
 - **streaming** (default): the rows of one visit must come close together, as EHR exports list
   them (sorted by patient then date, by date then patient, by provider then date, or any order
-  that keeps a visit's rows within ``window`` rows of each other). A visit is emitted once the
-  patient-day changes and its last row is more than ``window`` rows behind (``window=0``: as soon
-  as the next patient-day starts), so memory holds the visits of that many rows, plus one number
-  (about 80 bytes) per visit emitted, to notice a visit that comes back. If one does, grouping
-  stops with :class:`UnsortedInputError` rather than bill half a visit (the claim pipeline then
-  starts again buffered when nothing has been output yet).
+  that keeps a visit's rows within ``window`` rows of each other, counting the good rows: rows
+  n and n + window still join). A visit is emitted once the patient-day changes and its last row
+  is more than ``window`` rows behind (``window=0``: as soon as the next patient-day starts), so
+  memory holds the visits of that many rows, plus one number (about 80 bytes) per visit emitted,
+  to notice a visit that comes back. If one does, grouping stops with
+  :class:`UnsortedInputError` rather than bill half a visit (the claim pipeline then starts
+  again buffered when nothing has been output yet).
 - **buffered** (``buffer=True``): any order. Every row is held until the input ends (memory
   grows with the rows, about 400 bytes a row: 400 MiB for a million); visits come out in the
   order of their first line.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import stat
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -92,8 +93,9 @@ class Summary:
     visit_key: str = ""
     grouping: str = "streaming"
     """``streaming``, or ``buffered`` (``--unsorted``, or the rows of a visit were apart)."""
-    regrouped_at: int | None = None
-    """The line that showed the export unsorted, when the run started again buffered."""
+    regrouped_at: str | None = None
+    """``file:line`` of the row that showed the input unsorted, when the run started again
+    buffered."""
     sources: list[str] = dataclasses.field(default_factory=list)
     rows_read: int = 0
     rows_rejected: int = 0
@@ -153,6 +155,7 @@ class Summary:
             "sources": list(self.sources),
             "visit_key": self.visit_key,
             "grouping": self.grouping,
+            "regrouped_at": self.regrouped_at,
             "rows_read": self.rows_read,
             "rows_used": self.rows_used,
             "rows_rejected": self.rows_rejected,
@@ -208,8 +211,15 @@ def sniff_stdin(stream: IO[bytes]) -> tuple[str, IO[bytes]]:
 
 
 class ClaimRun:
-    """Iterate for :class:`Claimed` and :class:`Rejected` items, in input order; ``summary``
-    is complete once iteration ends."""
+    """Iterate for :class:`Claimed` and :class:`Rejected` items; ``summary`` is complete once
+    iteration ends.
+
+    Claims come in the order of their visits' first rows; a rejected row comes as it is read,
+    so it may come before the claims of visits still open around it (grouping holds a visit
+    for ``ClaimOptions.window`` rows). The first results are held back for
+    ``ClaimOptions.hold`` rows: if the input turns out unsorted within them, the run starts
+    again with the rows grouped in memory (stdin and pipes are replayed from the bytes kept).
+    """
 
     def __init__(
         self,
@@ -229,7 +239,8 @@ class ClaimRun:
             grouping="buffered" if options.unsorted else "streaming",
         )
         self._buffer = options.unsorted
-        self._replay: Any = None
+        self._replays: dict[str, Any] = {}
+        """Inputs that cannot be opened twice (stdin, pipes), by name: read through a replay."""
         self._stdin_kind: str | None = None
         self._pending: deque[Rejected] = deque()
         self._contexts: dict[str, CheckContext | None] = {}
@@ -363,32 +374,61 @@ class ClaimRun:
 
     def _read(self, source: str) -> Iterator[Visit]:
         kind = input_kind(source, self.options.input_kind)
-        stream: IO[bytes] | None = None
-        if source == STDIN:
-            if self._replay is None:
-                import sys
-
-                from cognibill.readers.replay import Replayable
-
-                raw = self.stdin if self.stdin is not None else sys.stdin.buffer
-                self._replay = Replayable(raw)
-            stream = self._replay.stream()
-            if self._buffer:
-                self._replay.forget()  # a buffered pass never starts again: keep nothing
-            if kind is None:
-                if self._stdin_kind is None:
-                    self._stdin_kind, stream = sniff_stdin(stream)
-                kind = self._stdin_kind
+        stream = self._once_only(source)
+        if kind is None:  # stdin without --input
+            assert stream is not None
+            if self._stdin_kind is None:
+                self._stdin_kind, stream = sniff_stdin(stream)
+            kind = self._stdin_kind
         self.summary.sources.append("<stdin>" if source == STDIN else source)
         if kind == "toml":
             yield from self._read_toml(source, stream)
         else:
             yield from self._read_csv(source, stream)
 
+    def _once_only(self, source: str) -> IO[bytes] | None:
+        """A stream of an input that cannot be opened twice (stdin, a named pipe, ``<(...)``),
+        from its first byte while a run may still start again; None for a regular file, which
+        the readers open themselves (again, on a restart)."""
+        if source != STDIN:
+            try:
+                if stat.S_ISREG(os.stat(source).st_mode):
+                    return None
+            except OSError:
+                return None  # the reader says what is wrong with it
+        replay = self._replays.get(source)
+        if replay is None:
+            from cognibill.readers.replay import Replayable
+
+            if source == STDIN:
+                import sys
+
+                raw = self.stdin if self.stdin is not None else sys.stdin.buffer
+            else:
+                try:
+                    raw = open(source, "rb")  # noqa: SIM115 - closed at the end of the run
+                except OSError as exc:
+                    reason = (exc.strerror or type(exc).__name__).lower()
+                    raise InputError(source, f"cannot read the file: {reason}") from None
+            replay = self._replays[source] = Replayable(raw)
+        stream = replay.stream()
+        if self._buffer:
+            replay.forget()  # a buffered pass never starts again: keep nothing
+        return stream
+
+    @staticmethod
+    def _as_read(source: str, stream: IO[bytes] | None) -> tuple[str, str | None]:
+        """What the readers are given for ``source``: ``-`` with ``stream`` for stdin and
+        pipes (named as the user named them), else the path."""
+        if stream is None:
+            return source, None
+        return STDIN, None if source == STDIN else source
+
     def _read_toml(self, source: str, stream: IO[bytes] | None) -> Iterator[Visit]:
         from cognibill.readers.session_file import read_session_file
 
-        visits = read_session_file(source, stdin=stream)  # type: ignore[arg-type]
+        path, name = self._as_read(source, stream)
+        visits = read_session_file(path, name=name, stdin=stream)  # type: ignore[arg-type]
         self.summary.rows_read += sum(max(len(v.services), 1) for v in visits)
         yield from visits
 
@@ -397,8 +437,10 @@ class ClaimRun:
         from cognibill.readers.csv_export import ExportReader
 
         options = self.options
+        path, given_name = self._as_read(source, stream)
         reader = ExportReader(
-            source,
+            path,
+            name=given_name,
             encoding=options.encoding,
             column_map=options.column_map,
             strict=options.strict,
@@ -468,12 +510,15 @@ class ClaimRun:
                 if held is None:
                     raise
                 # Nothing has gone out yet: start again, holding the rows in memory.
-                self._start_again(exc.line)
+                self._start_again(f"{exc.path}:{exc.line}")
                 held = None
                 yield from self._run()
             if held:
                 yield from self._release(held)
         finally:
+            for source, replay in self._replays.items():
+                if source != STDIN:
+                    replay.close()  # the pipes this run opened; stdin is the caller's
             self.summary.seconds = time.perf_counter() - start
 
     def _rows_so_far(self) -> int:
@@ -482,16 +527,16 @@ class ClaimRun:
 
     def _release(self, held: list[Claimed | Rejected]) -> Iterator[Claimed | Rejected]:
         """Give out what the run held back; from here on it cannot start again."""
-        if self._replay is not None:
-            self._replay.forget()
+        for replay in self._replays.values():
+            replay.forget()
         yield from held
         held.clear()
 
-    def _start_again(self, line: int | None) -> None:
+    def _start_again(self, where: str) -> None:
         """Forget a streamed attempt (counts, pending rows, yearly totals) and group buffered."""
         self._buffer = True
         self.summary = Summary(
-            visit_key=self.summary.visit_key, grouping="buffered", regrouped_at=line
+            visit_key=self.summary.visit_key, grouping="buffered", regrouped_at=where
         )
         self._pending.clear()
         self._kx = None

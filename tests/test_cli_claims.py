@@ -223,7 +223,7 @@ def test_the_table_shows_500_visits_whole_and_counts_the_findings_of_the_rest(
 ) -> None:
     run = cli("claim", str(_export_of_visits(tmp_path / "big.csv", 503)), "--fail-on", "never")
     assert run.code == 0
-    assert "The first 500 of 503 visits are shown; --format csv|json|ndjson" in run.out
+    assert "The first 500 of 503 visits are shown; --format csv|json|ndjson gives every" in run.out
     assert "P499" in run.out and "P500" not in run.out
     # The 3 visits not shown each have one no-plan-of-care error (Medicare requires a plan).
     assert "Findings of the other 3 visits" in run.out

@@ -60,8 +60,8 @@ def test_a_second_session_two_rows_after_the_window_stops_streaming_at_its_line(
     assert caught.value.hint is not None and "--unsorted" in caught.value.hint
 
 
-def test_the_window_edge_one_row_apart_is_inside_and_two_rows_apart_is_outside() -> None:
-    # C1's last row is line 2; line 4 is 2 rows after it when one other row (C2) comes between.
+def test_rows_two_apart_join_with_a_window_of_two_but_not_of_one() -> None:
+    # C1's rows are lines 2 and 4: two rows apart (C2's row between), so within a window of 2.
     assert shape(grouped(INTERRUPTED, window=2)) == [("C1", [2, 4]), ("C2", [3])]
     with pytest.raises(UnsortedInputError):
         grouped(INTERRUPTED, window=1)
@@ -129,7 +129,7 @@ def test_an_interrupted_visit_beyond_the_window_starts_the_run_again_buffered(
     rejected = [i for i in items if isinstance(i, Rejected)]
     assert [r.line for r in rejected] == [5]  # reported once, not once per attempt
     summary = run.summary
-    assert (summary.grouping, summary.regrouped_at) == ("buffered", 4)
+    assert (summary.grouping, summary.regrouped_at) == ("buffered", f"{path}:4")
     assert (summary.rows_read, summary.rows_used, summary.rows_rejected) == (4, 3, 1)
     assert summary.visits == 2 and summary.to_dict()["grouping"] == "buffered"
 
@@ -142,7 +142,7 @@ def test_stdin_is_read_again_from_its_first_byte_when_the_run_starts_again() -> 
         "C1": {"97129": 1, "97130": 2},
         "C2": {"97129": 1, "97130": 1},
     }
-    assert run.summary.rows_read == 3 and run.summary.regrouped_at == 4
+    assert run.summary.rows_read == 3 and run.summary.regrouped_at == "<stdin>:4"
 
 
 def test_a_sorted_export_streams_and_says_so() -> None:
@@ -209,7 +209,8 @@ def test_claim_cli_regroups_an_export_whose_visit_returns_after_the_window(
     summary = data["summary"]
     assert summary["grouping"] == "buffered"
     assert (summary["rows_read"], summary["visits"]) == (10_003, 10_002)
-    assert "grouped in memory (line 10004 continued a visit" in run.err
+    assert f"grouped in memory ({path}:10004 continued a visit" in run.err
+    assert summary["regrouped_at"] == f"{path}:10004"
 
 
 def test_replayable_stream_gives_the_same_bytes_twice_then_only_new_ones() -> None:
@@ -229,12 +230,79 @@ def test_a_buffered_run_on_stdin_keeps_no_copy_of_the_bytes_it_read() -> None:
         stdin=io.BytesIO(INTERRUPTED.encode()),
     )
     assert cognitive_units(run_items(run))["C1"] == {"97129": 1, "97130": 2}
-    assert run._replay is not None and len(run._replay._kept) == 0
+    assert len(run._replays["-"]._kept) == 0
 
 
 def test_after_starting_again_on_stdin_the_second_pass_keeps_no_copy() -> None:
     data = INTERRUPTED.encode()
     run = ClaimRun(["-"], ClaimOptions(window=0, hold=10, estimate=False), stdin=io.BytesIO(data))
     run_items(run)
-    assert run.summary.regrouped_at == 4
-    assert len(run._replay._kept) == 0
+    assert run.summary.regrouped_at == "<stdin>:4"
+    assert len(run._replays["-"]._kept) == 0
+
+
+def _far_apart(path: Path) -> Path:
+    """C1's two sessions 10,001 rows apart: past the window, within the rows held back."""
+    others = "".join(f"P{n},03/02/2026,{SLP},97129,10\n" for n in range(10_001))
+    path.write_text(
+        HEADER + f"C1,03/02/2026,{SLP},97129,20\n" + others + f"C1,03/02/2026,{SLP},97130,18\n"
+    )
+    return path
+
+
+def test_a_named_pipe_is_read_once_and_replayed_when_the_run_starts_again(tmp_path: Path) -> None:
+    """A pipe cannot be opened twice: reopening it for the buffered pass would wait forever."""
+    import os
+    import threading
+
+    data = _far_apart(tmp_path / "far.csv").read_bytes()
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as out:
+            out.write(data)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    run = ClaimRun([str(fifo)], ClaimOptions(estimate=False))
+    items = run_items(run)
+    writer.join(timeout=10)
+    assert cognitive_units(items)["C1"] == {"97129": 1, "97130": 2}
+    assert (run.summary.regrouped_at, run.summary.rows_read) == (f"{fifo}:10004", 10_003)
+    assert {i.claim.visit.source for i in items if isinstance(i, Claimed)} == {str(fifo)}
+
+
+def test_claim_reads_a_process_substitution_that_needs_regrouping(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    bash = shutil.which("bash")
+    if bash is None:  # pragma: no cover - every CI machine has bash
+        pytest.skip("no bash")
+    far = _far_apart(tmp_path / "far.csv")
+    script = (
+        f'"{sys.executable}" -m cognibill claim --input csv <(cat "{far}") '
+        "-f json --no-estimate --fail-on never -q"
+    )
+    done = subprocess.run(
+        [bash, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    import json
+
+    data = json.loads(done.stdout)
+    c1 = [(ln["code"], ln["units"]) for ln in data["lines"] if ln["patient_id"] == "C1"]
+    assert c1 == [("97129", 1), ("97130", 2)]
+    assert data["summary"]["grouping"] == "buffered"
+
+
+def test_the_replayed_copy_is_let_go_once_it_has_been_read_again() -> None:
+    source = Replayable(io.BytesIO(b"abcdef"))
+    source.stream().read(4)
+    again = source.stream()
+    source.forget()
+    assert again.read() == b"abcdef"
+    reader = again.raw
+    assert reader._replay == b""  # type: ignore[attr-defined]

@@ -210,7 +210,7 @@ def _summary_line(summary: Summary) -> str:
     grouping = ""
     if summary.regrouped_at is not None:
         grouping = (
-            f"; grouped in memory (line {summary.regrouped_at} continued a visit that other "
+            f"; grouped in memory ({summary.regrouped_at} continued a visit that other "
             "rows had interrupted)"
         )
     return (

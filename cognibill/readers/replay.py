@@ -1,8 +1,9 @@
 """A binary stream that can be read again from its first byte: stdin, when a run starts over.
 
-Standard input cannot be rewound, so :class:`Replayable` keeps the bytes it has handed out
-until :meth:`Replayable.forget` says they are no longer needed (the claim pipeline calls it once
-its first result has gone out; until then it may start again, buffered, on an unsorted export).
+Standard input, or a named pipe, cannot be rewound or opened twice, so :class:`Replayable` keeps
+the bytes it has handed out until :meth:`Replayable.forget` says they are no longer needed (the
+claim pipeline calls it once its first result has gone out; until then it may start again,
+buffered, on an unsorted export).
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ class Replayable:
         self._raw = raw
         self._kept = bytearray()
         self._keeping = True
-        self._replay = b""
 
     def stream(self) -> io.BufferedReader:
         """A new buffered stream from the first byte (the bytes kept, then the rest)."""
-        self._replay = bytes(self._kept) if self._keeping else b""
-        return io.BufferedReader(_Reader(self))
+        return io.BufferedReader(_Reader(self, bytes(self._kept) if self._keeping else b""))
+
+    def close(self) -> None:
+        """Close the underlying stream (one this program opened, such as a named pipe)."""
+        self.forget()
+        self._raw.close()
 
     def forget(self) -> None:
         """Stop keeping what is read: the caller will not start again."""
@@ -42,9 +46,9 @@ class Replayable:
 class _Reader(io.RawIOBase):
     """One pass over a :class:`Replayable`; closing it leaves the underlying stream open."""
 
-    def __init__(self, source: Replayable) -> None:
+    def __init__(self, source: Replayable, replay: bytes) -> None:
         self._source = source
-        self._replay = source._replay
+        self._replay = replay
         self._at = 0
 
     def readable(self) -> bool:
@@ -55,6 +59,8 @@ class _Reader(io.RawIOBase):
         if self._at < len(self._replay):
             data = self._replay[self._at : self._at + len(view)]
             self._at += len(data)
+            if self._at >= len(self._replay):
+                self._replay = b""  # replayed: let the copy go
         else:
             data = self._source._read(len(view))
         view[: len(data)] = data

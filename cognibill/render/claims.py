@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from cognibill.findings import Severity
+
 if TYPE_CHECKING:
     from cognibill.pipeline import Claimed, Rejected, Summary
 
@@ -16,9 +18,9 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 TABLE_VISITS = 500
-"""Visits the table shows line by line; a larger run shows these, then counts (machine formats
-and ``--out`` carry every line: a terminal table of a million lines helps nobody, and Rich
-takes about a millisecond a row to lay one out)."""
+"""Visits the table shows line by line; a larger run shows these, then counts (the machine
+formats carry every line: a table of a million lines helps nobody, and Rich takes about a
+millisecond a row to lay one out)."""
 
 TABLE_REJECTED = 200
 """Rejected rows the table lists (``--errors PATH`` writes them all)."""
@@ -37,6 +39,7 @@ class ClaimTable:
         """(severity, rule id) -> findings of the visits not shown."""
 
     def add(self, item: Claimed) -> None:
+        """Keep a visit whole while there is room, else count it and its findings by rule."""
         if len(self.shown) < self.limit:
             self.shown.append(item)
             return
@@ -90,7 +93,7 @@ def render_claims(stream: IO[str], table: ClaimTable, summary: Summary) -> None:
         console.print(
             Text(
                 f"The first {len(items):,} of {len(items) + table.more_visits:,} visits are "
-                "shown; --format csv|json|ndjson (or --out FILE) gives every line.",
+                "shown; --format csv|json|ndjson gives every line.",
                 style="bold",
             )
         )
@@ -126,7 +129,7 @@ def render_claims(stream: IO[str], table: ClaimTable, summary: Summary) -> None:
             )
 
 
-_RANK = {"error": 2, "warning": 1, "info": 0}
+_RANK = {severity.value: severity.rank for severity in Severity}
 
 
 def _money(value: Any) -> str:
