@@ -57,10 +57,7 @@ class ClaimLine(NamedTuple):
     service: str = ""
     """The engine's service key (``cognitive`` for 97129/97130)."""
     estimate: object | None = None
-    """What the line pays, filled in by the fees layer (``with_estimate``)."""
-
-    def with_estimate(self, estimate: object) -> ClaimLine:
-        return self._replace(estimate=estimate)
+    """What the line pays, filled in by the claim pipeline from the fees layer."""
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {

@@ -231,3 +231,33 @@ def test_with_findings_keeps_the_order() -> None:
     claim = claim_of(visit(svc("97129", 7)))
     more = claim_of(visit(day=TODAY + timedelta(days=1))).findings
     assert ids(claim.with_findings(more)) == ["future-date", "below-minimum"]
+
+
+def test_the_named_tuples_built_by_position_keep_the_fields_their_builders_assume() -> None:
+    """The hot paths build these with ``tuple.__new__`` and every field by position: a field
+    added or moved must be added there too, or the values would shift silently."""
+    from cognibill.claims import ClaimLine, VisitClaim
+    from cognibill.engine.units import Line, ServiceUnits, UnitResult
+    from cognibill.fees.estimate import ThresholdCheck
+    from cognibill.readers.csv_export import ServiceRow
+
+    assert ClaimLine._fields == ("code", "units", "minutes", "modifiers", "service", "estimate")
+    assert VisitClaim._fields == (
+        "visit", "lines", "units", "findings", "excluded", "payer", "visit_key",
+    )  # fmt: skip
+    assert Line._fields == ("code", "minutes", "units", "service")
+    assert ServiceUnits._fields == (
+        "service", "codes", "kind", "minutes", "units", "blocks", "leftover", "extra", "removed",
+    )  # fmt: skip
+    assert UnitResult._fields == (
+        "rule", "total_timed_minutes", "total_timed_units", "services", "lines", "ties",
+        "trace", "next_unit_at", "spare_minutes", "findings",
+    )  # fmt: skip
+    assert ThresholdCheck._fields == (
+        "patient", "year", "group", "amount", "before", "after", "kx_threshold",
+        "review_threshold", "note",
+    )  # fmt: skip
+    assert ServiceRow._fields == (
+        "line", "patient", "date", "provider", "discipline", "payer", "place_of_service",
+        "poc_start", "poc_certified", "session_id", "diagnoses", "service",
+    )  # fmt: skip

@@ -425,6 +425,7 @@ def test_a_source_name_starting_with_a_tab_is_neutralised_in_claims_and_errors(
 def test_two_providers_bill_97129_for_one_patient_and_date_and_the_second_is_flagged(
     cli: Cli,
 ) -> None:
+    """97129 is once per day (RULES.md §5), across visit keys (RULES.md §2)."""
     run, data = claim_json(cli, str(TWO_PROVIDERS))
     assert [(x["line"], x["provider"], x["code"], x["units"]) for x in data["lines"]] == [
         (2, "1111111111", "97129", 1),  # lines 2 and 4: one provider, one visit, 38 min
@@ -454,6 +455,7 @@ def test_two_providers_bill_97129_for_one_patient_and_date_and_the_second_is_fla
 
 
 def test_visit_key_patient_date_pools_the_day_into_one_97129_and_says_so(cli: Cli) -> None:
+    """The pool's scope is a setting (RULES.md §2, open); the output names the key used."""
     run, data = claim_json(cli, str(TWO_PROVIDERS), "--visit-key", "patient,date")
     assert lines_of(data) == [
         (2, "P-1", "2026-03-02", "97129", 1, 15),
@@ -468,6 +470,7 @@ def test_visit_key_patient_date_pools_the_day_into_one_97129_and_says_so(cli: Cl
 
 
 def test_two_sessions_under_a_session_key_still_bill_97129_once_a_day(cli: Cli) -> None:
+    """RULES.md §5: 97129 once per day, whatever key keeps the two sessions apart."""
     _, apart = claim_json(cli, str(TWO_SESSIONS), "--visit-key", "patient,date,session")
     assert [(x["line"], x["session_id"], x["code"], x["units"]) for x in apart["lines"]] == [
         (2, "S-1", "97129", 1),
