@@ -6,9 +6,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -266,25 +263,3 @@ def test_an_existing_report_keeps_its_permissions(tmp_path: Path) -> None:
     with atomic_output(target) as stream:
         stream.write("new\n")
     assert target.stat().st_mode & 0o777 == 0o640
-
-
-# -- pipes -----------------------------------------------------------------------------------------
-
-
-def test_piping_claim_into_head_ends_quietly(tmp_path: Path) -> None:
-    """The real command: the reader leaves early; no traceback, no "Exception ignored"."""
-    rows = ["Patient,DOS,CPT,Minutes"] + [f"P-{n},2026-03-02,97129,38" for n in range(20_000)]
-    export = tmp_path / "big.csv"
-    export.write_text("\n".join(rows) + "\n")
-    proc = subprocess.run(
-        [
-            "bash",
-            "-c",
-            f"'{sys.executable}' -m cognibill claim '{export}' -f csv --no-estimate -q | head -n 3",
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    assert len(proc.stdout.splitlines()) == 3
-    assert proc.stderr == ""
