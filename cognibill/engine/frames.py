@@ -174,7 +174,9 @@ def empty(schema: dict[str, pl.DataType | type[pl.DataType]]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType | type[pl.DataType]]) -> pl.DataFrame:
+def conform(
+    frame: pl.DataFrame, schema: dict[str, pl.DataType | type[pl.DataType]]
+) -> pl.DataFrame:
     """``frame`` with exactly the columns of ``schema``, in its order and dtypes (missing
     columns null)."""
     columns = [
