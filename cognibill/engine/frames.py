@@ -13,7 +13,15 @@ polars is imported here, so only modules of a command that bills import this one
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import polars as pl
+
+if TYPE_CHECKING:
+    from cognibill.rules.context import PayerPolicy
 
 ROWS: dict[str, pl.DataType | type[pl.DataType]] = {
     "row": pl.UInt32,
@@ -184,3 +192,35 @@ def conform(
         for name, dtype in schema.items()
     ]
     return frame.select(columns)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What a rule reads: one chunk's frames and the run's settings.
+
+    A rule is a function ``Batch -> FINDINGS frame``; ignored rule ids are dropped by the caller,
+    so a rule never looks at ``--ignore``.
+    """
+
+    visits: pl.DataFrame
+    # VISITS
+    services: pl.DataFrame
+    # SERVICES
+    lines: pl.DataFrame
+    # LINES: units and modifiers; money columns filled when an estimate is made
+    payers: Mapping[str, PayerPolicy]
+    # payer profile by id (``VISITS.payer_id``)
+    today: dt.date
+    # dates of service after it are in the future
+
+
+def payer_columns(
+    visits: pl.DataFrame, payers: Mapping[str, PayerPolicy], *names: str
+) -> pl.DataFrame:
+    """``visits`` with the named attributes of each visit's payer profile as columns (e.g.
+    ``requires_plan_of_care``), looked up once per payer."""
+    ids = sorted(set(visits.get_column("payer_id").unique().drop_nulls().to_list()))
+    table = pl.DataFrame(
+        {"payer_id": ids, **{name: [getattr(payers[i], name) for i in ids] for name in names}}
+    )
+    return visits.join(table, on="payer_id", how="left", maintain_order="left")
