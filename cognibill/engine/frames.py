@@ -165,6 +165,8 @@ FINDINGS: dict[str, pl.DataType | type[pl.DataType]] = {
     "message": pl.String,
     "line": pl.Int64,
     # The input line it points at, when the rule knows one better than the visit's.
+    "hint": pl.String,
+    # A hint for this finding when it says more than the catalogue's (null: the catalogue's).
 }
 """One row per finding. Hint and source come from the catalogue entry of ``id``."""
 
