@@ -219,7 +219,8 @@ def _export_of_visits(path: Path, visits: int) -> Path:
 
 
 def test_the_table_shows_500_visits_whole_and_counts_the_findings_of_the_rest(
-    cli, tmp_path: Path  # type: ignore[no-untyped-def]
+    cli,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     run = cli("claim", str(_export_of_visits(tmp_path / "big.csv", 503)), "--fail-on", "never")
     assert run.code == 0

@@ -13,7 +13,11 @@ LIMITS = Thresholds(kx={2026: 248000}, review=300000)
 
 
 def _run(
-    days: list[int], allowed: int, *, totals: Totals | None = None, modifiers: list[str] | None = None
+    days: list[int],
+    allowed: int,
+    *,
+    totals: Totals | None = None,
+    modifiers: list[str] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, Totals]:
     """One 97110 line a visit for patient P1, on 2026-03-``day`` in the order given."""
     count = len(days)
@@ -68,7 +72,7 @@ def test_exactly_at_the_kx_threshold_needs_no_kx_one_cent_more_does() -> None:
 
 
 def test_the_review_threshold_is_info_on_the_line_that_crosses_3000() -> None:
-    lines, findings, _ = _run([1, 2, 3, 4], 100000)
+    _, findings, _ = _run([1, 2, 3, 4], 100000)
     review = findings.filter(pl.col("id") == "medical-review-threshold")
     assert review.get_column("severity").to_list() == ["info"]
     assert review.get_column("message").to_list() == [
@@ -79,7 +83,7 @@ def test_the_review_threshold_is_info_on_the_line_that_crosses_3000() -> None:
 
 def test_totals_carry_from_one_chunk_to_the_next() -> None:
     _, _, totals = _run([1, 2], 120000)
-    lines, findings, totals = _run([3], 10000, totals=totals)
+    lines, _, totals = _run([3], 10000, totals=totals)
     assert _kx_days(lines, [3]) == [3]
     assert totals.frame.get_column("cents").to_list() == [250000]
 

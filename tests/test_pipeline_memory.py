@@ -66,7 +66,9 @@ def test_a_collector_someone_else_turned_off_stays_off() -> None:
 
 @pytest.mark.parametrize("command", ["claim", "check"])
 def test_claim_and_check_leave_the_collector_on_even_when_they_fail(
-    cli, command: str, tmp_path: Path  # type: ignore[no-untyped-def]
+    cli,
+    command: str,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     assert cli(command, str(SAMPLE), "-q", "--fail-on", "never").code == 0
     assert gc.isenabled()

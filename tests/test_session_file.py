@@ -503,9 +503,7 @@ def test_a_place_of_service_that_is_not_a_cms_code_is_a_problem_on_its_line(plac
     )
     with pytest.raises(InputError) as caught:
         read_session_text(text, "pos.toml")
-    assert [(line, field) for line, field, _ in caught.value.problems] == [
-        (4, "place_of_service")
-    ]
+    assert [(line, field) for line, field, _ in caught.value.problems] == [(4, "place_of_service")]
     assert "is not a 2-digit CMS code" in caught.value.problems[0][2]
 
 

@@ -55,7 +55,7 @@ def test_plain_numbers_and_ordinary_text_are_left_alone(text: str) -> None:
 
 
 _CELLS = st.one_of(
-    st.integers(-10**6, 10**6),
+    st.integers(-(10**6), 10**6),
     st.text(alphabet=st.sampled_from('ab1,;"=+-@ \t\r\né'), max_size=8),
     st.none(),
 )
