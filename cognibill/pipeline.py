@@ -23,12 +23,10 @@ from cognibill.claims import ClaimLine, VisitClaim, cached_units, check_visits
 from cognibill.engine.units import UnitRule
 from cognibill.errors import EntryError, InputError
 from cognibill.findings import Finding, Severity, price_findings
+from cognibill.inputs.kinds import STDIN, input_kind, sniff_stdin
 from cognibill.models import Visit
 from cognibill.rules.context import CheckContext
 from cognibill.rules.emit import sort_findings
-
-STDIN = "-"
-_CSV_ENDINGS = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".gz")
 
 
 class Rejected(NamedTuple):
@@ -170,44 +168,6 @@ class Summary:
             "data_version": sorted(self.data_versions),
             "seconds": round(self.seconds, 3),
         }
-
-
-def input_kind(source: str, given: str | None) -> str | None:
-    """``csv``/``toml`` by ``--input``, else by ending; None for stdin with no ``--input``."""
-    if given is not None:
-        return given
-    if source == STDIN:
-        return None
-    if os.path.isdir(source):
-        raise InputError(source, "is a directory, not a session file or an export")
-    lower = source.lower()
-    if lower.endswith(".toml"):
-        return "toml"
-    if lower.endswith(_CSV_ENDINGS):
-        return "csv"
-    raise EntryError(
-        f"{source}: cannot tell the kind of file from its name",
-        hint="name it .toml (session file) or .csv/.tsv/.gz (export), or pass --input csv|toml",
-    )
-
-
-def sniff_stdin(stream: IO[bytes]) -> tuple[str, IO[bytes]]:
-    """Guess csv/toml from the first bytes of stdin; returns the kind and a stream to read."""
-    import io
-
-    raw: Any = stream
-    buffered: Any = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
-    head = buffered.peek(65536)[:65536]
-    if head[:2] == b"\x1f\x8b":
-        return "csv", buffered  # gzip: an export (session files are read as text only)
-    text = head.decode("utf-8", "replace").lstrip("\ufeff")
-    for text_line in text.splitlines():
-        line = text_line.strip()
-        if not line or line.startswith("#"):
-            continue
-        kind = "toml" if line.startswith("[") or ("=" in line and "," not in line) else "csv"
-        return kind, buffered
-    return "csv", buffered
 
 
 class ClaimRun:

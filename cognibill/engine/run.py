@@ -1,0 +1,420 @@
+"""A claim run: inputs read into batches of whole visits, each billed by ``engine.bill``.
+
+Exports stream in batches that end where the date of service changes, so a visit's rows stay
+together as long as the export keeps them together (sorted by date, by patient and date, or
+by date and time). A batch must not go back in time for a patient it has already billed: that
+would split a visit or count a yearly threshold out of date order. When it does, the run starts
+again with every row in memory (nothing has been written yet) or, once output has gone out,
+stops with the line that showed it. ``--unsorted`` holds every row from the start.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+import polars as pl
+
+from cognibill.engine.bill import Billed, Settings, State, bill
+from cognibill.engine.frames import REJECTED, empty
+from cognibill.engine.visits import DEFAULT_VISIT_KEY, describe_visit_key
+from cognibill.errors import EntryError, InputError
+from cognibill.inputs.kinds import STDIN, STDIN_NAME, input_kind, sniff_stdin
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """Everything a claim run needs besides its inputs (one object from the command line)."""
+
+    input_kind: str | None = None
+    encoding: str | None = None
+    column_map: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    visit_key: tuple[str, ...] = DEFAULT_VISIT_KEY
+    unsorted: bool = False
+    strict: bool = False
+    payer: str | None = None
+    payers_file: Path | None = None
+    rule: str | None = None
+    ignore: frozenset[str] = frozenset()
+    today: dt.date = dataclasses.field(default_factory=dt.date.today)
+    locality: str | None = None
+    facility: bool | None = None
+    participating: bool | None = None
+    estimate: bool = True
+    batch_rows: int = 100_000
+    """Rows read before a batch is cut (at the next change of date)."""
+    hold_rows: int = 200_000
+    """Rows read before the first results go out: within them, an input out of order starts
+    the run again in memory rather than stopping it."""
+
+
+_ZERO = Decimal("0.00")
+
+
+@dataclasses.dataclass
+class Summary:
+    """What a run read and produced; rows read = rows used + rows rejected."""
+
+    visit_key: str = ""
+    grouping: str = "streaming"
+    regrouped_at: str | None = None
+    sources: list[str] = dataclasses.field(default_factory=list)
+    rows_read: int = 0
+    rows_rejected: int = 0
+    visits: int = 0
+    lines: int = 0
+    output_rows: int = 0
+    units: int = 0
+    findings: dict[str, int] = dataclasses.field(
+        default_factory=lambda: {"error": 0, "warning": 0, "info": 0}
+    )
+    cents: dict[str, int] = dataclasses.field(
+        default_factory=lambda: dict.fromkeys(
+            (
+                "allowed_lo",
+                "allowed_hi",
+                "payer_pays_lo",
+                "payer_pays_hi",
+                "patient_owes_lo",
+                "patient_owes_hi",
+            ),
+            0,
+        )
+    )
+    data_versions: set[str] = dataclasses.field(default_factory=set)
+    seconds: float = 0.0
+
+    @property
+    def rows_used(self) -> int:
+        return self.rows_read - self.rows_rejected
+
+    def amount(self, name: str) -> tuple[Decimal, Decimal]:
+        """A money total as (low, high) dollars."""
+        return (
+            Decimal(self.cents[f"{name}_lo"]) / 100,
+            Decimal(self.cents[f"{name}_hi"]) / 100,
+        )
+
+    def add(self, billed: Billed) -> None:
+        sums = billed.visits
+        self.visits += sums.height
+        self.lines += int(sums.get_column("lines").sum())
+        self.output_rows += billed.lines.height
+        self.units += int(sums.get_column("units").sum())
+        for severity, count in billed.findings.group_by("severity").len().iter_rows():
+            self.findings[severity] += count
+        for name in self.cents:
+            self.cents[name] += int(sums.get_column(name).sum())
+
+    def to_dict(self) -> dict[str, object]:
+        def money(name: str) -> str | dict[str, str] | None:
+            if not self.data_versions:
+                return None
+            low, high = (f"{v:.2f}" for v in self.amount(name))
+            return low if low == high else {"low": low, "high": high}
+
+        return {
+            "sources": list(self.sources),
+            "visit_key": self.visit_key,
+            "grouping": self.grouping,
+            "regrouped_at": self.regrouped_at,
+            "rows_read": self.rows_read,
+            "rows_used": self.rows_used,
+            "rows_rejected": self.rows_rejected,
+            "visits": self.visits,
+            "lines": self.lines,
+            "output_rows": self.output_rows,
+            "units": self.units,
+            "findings": dict(self.findings),
+            "allowed": money("allowed"),
+            "payer_pays": money("payer_pays"),
+            "patient_owes": money("patient_owes"),
+            "data_version": sorted(self.data_versions),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class Rejected(NamedTuple):
+    """Rejected input rows (``REJECTED``), in input order."""
+
+    rows: pl.DataFrame
+
+
+class OutOfOrder(InputError):
+    """An export went back in time for a patient already billed in an earlier batch."""
+
+
+class ClaimRun:
+    """Iterate for :class:`Billed` batches and :class:`Rejected` rows; ``summary`` is complete
+    once iteration ends."""
+
+    def __init__(
+        self, sources: Sequence[str], options: RunOptions, *, stdin: IO[bytes] | None = None
+    ) -> None:
+        self.sources = list(sources) or [STDIN]
+        self.options = options
+        self.stdin = stdin
+        self.summary = Summary(
+            visit_key=describe_visit_key(options.visit_key),
+            grouping="buffered" if options.unsorted else "streaming",
+        )
+        for source in self.sources:  # check every name before reading anything
+            if source != STDIN:
+                input_kind(source, options.input_kind)
+        if self.sources.count(STDIN) > 1:
+            raise EntryError("stdin (-) can be read only once")
+        self._settings = self._make_settings()
+        self._reader: Any = None
+        self._buffer = options.unsorted
+        self._replays: dict[str, Any] = {}
+
+    # -- settings --------------------------------------------------------------------------
+
+    def _make_settings(self) -> Settings:
+        from cognibill.payers import get_payer, load_payers
+
+        options = self.options
+        payers = dict(load_payers(options.payers_file))
+        default = (options.payer or "medicare").strip().lower()
+        if default not in payers:
+            get_payer(default, options.payers_file)  # raises with the known ids
+        pricer = None
+        limits = None
+        if options.estimate:
+            from cognibill.engine.thresholds import Thresholds
+            from cognibill.fees.kernel import Pricer
+
+            pricer = Pricer(
+                payers,
+                facility=options.facility,
+                locality=options.locality,
+                participating=options.participating,
+            )
+            limits = Thresholds.load()
+        return Settings(
+            key=options.visit_key,
+            visit_key=self.summary.visit_key,
+            payers=payers,
+            default_payer=default,
+            payer_given=options.payer is not None,
+            rule=options.rule,
+            ignore=options.ignore,
+            today=options.today,
+            pricer=pricer,
+            limits=limits,
+        )
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def progress(self) -> tuple[int, int] | None:
+        """``(bytes read, bytes in all)`` of the export being read; None when unknown."""
+        reader = self._reader
+        if reader is None or reader.size is None:
+            return None
+        done = reader.position()
+        return None if done is None else (done, reader.size)
+
+    def __iter__(self) -> Iterator[Billed | Rejected]:
+        start = time.perf_counter()
+        try:
+            held: list[Billed | Rejected] | None = None if self._buffer else []
+            try:
+                for item in self._run():
+                    if held is None:
+                        yield item
+                        continue
+                    held.append(item)
+                    if self.summary.rows_read >= self.options.hold_rows:
+                        yield from self._release(held)
+                        held = None
+            except OutOfOrder as exc:
+                if held is None:
+                    raise
+                self._start_again(f"{exc.path}:{exc.line}")
+                held = None
+                yield from self._run()
+            if held:
+                yield from self._release(held)
+        finally:
+            for source, replay in self._replays.items():
+                if source != STDIN:
+                    replay.close()
+            self.summary.seconds = time.perf_counter() - start
+
+    def _release(self, held: list[Billed | Rejected]) -> Iterator[Billed | Rejected]:
+        for replay in self._replays.values():
+            replay.forget()
+        yield from held
+        held.clear()
+
+    def _start_again(self, where: str) -> None:
+        self._buffer = True
+        self.summary = Summary(
+            visit_key=self.summary.visit_key, grouping="buffered", regrouped_at=where
+        )
+        self._reader = None
+
+    def _run(self) -> Iterator[Billed | Rejected]:
+        state = State()
+        for source in self.sources:
+            yield from self._source(source, state)
+
+    def _source(self, source: str, state: State) -> Iterator[Billed | Rejected]:
+        kind = input_kind(source, self.options.input_kind)
+        stream = self._once_only(source)
+        if kind is None:
+            assert stream is not None
+            kind, stream = sniff_stdin(stream)
+        self.summary.sources.append(STDIN_NAME if source == STDIN else source)
+        if kind == "toml":
+            yield from self._toml(source, stream, state)
+        else:
+            yield from self._csv(source, stream, state)
+
+    def _once_only(self, source: str) -> IO[bytes] | None:
+        """A replayable stream for inputs that cannot be opened twice (stdin, pipes); None for a
+        regular file, which the readers open themselves (again, on a restart)."""
+        import os
+        import stat
+
+        if source != STDIN:
+            try:
+                if stat.S_ISREG(os.stat(source).st_mode):
+                    return None
+            except OSError:
+                return None
+        replay = self._replays.get(source)
+        if replay is None:
+            from cognibill.readers.replay import Replayable
+
+            if source == STDIN:
+                import sys
+
+                raw = self.stdin if self.stdin is not None else sys.stdin.buffer
+            else:
+                try:
+                    raw = open(source, "rb")  # noqa: SIM115 - closed at the end of the run
+                except OSError as exc:
+                    reason = (exc.strerror or type(exc).__name__).lower()
+                    raise InputError(source, f"cannot read the file: {reason}") from None
+            replay = self._replays[source] = Replayable(raw)
+        stream = replay.stream()
+        if self._buffer:
+            replay.forget()
+        return stream  # type: ignore[no-any-return]
+
+    def _toml(self, source: str, stream: IO[bytes] | None, state: State) -> Iterator[Billed]:
+        from cognibill.inputs.sessions import session_rows
+        from cognibill.readers.session_file import read_session_file
+
+        if stream is None:
+            visits = read_session_file(source)
+        else:
+            name = None if source == STDIN else source
+            visits = read_session_file(STDIN, name=name, stdin=stream)  # type: ignore[arg-type]
+        self.summary.rows_read += sum(max(len(v.services), 1) for v in visits)
+        if not visits:
+            return
+        billed = bill(session_rows(visits), self._settings, state, tables=True)
+        self.summary.add(billed)
+        yield billed
+
+    def _csv(
+        self, source: str, stream: IO[bytes] | None, state: State
+    ) -> Iterator[Billed | Rejected]:
+        from cognibill.inputs.export import ExportFrames
+
+        options = self.options
+        reader = ExportFrames(
+            STDIN if stream is not None else source,
+            name=None if stream is None or source == STDIN else source,
+            encoding=options.encoding,
+            column_map=options.column_map,
+            strict=options.strict,
+            stdin=stream,
+            chunk_rows=options.batch_rows,
+        )
+        self._reader = reader
+        pending: pl.DataFrame | None = None
+        seen = _Seen()
+        try:
+            read_before = self.summary.rows_read
+            rejected_before = self.summary.rows_rejected
+            for chunk in reader:
+                self.summary.rows_read = read_before + reader.rows_read
+                self.summary.rows_rejected = rejected_before + reader.rows_rejected
+                if chunk.rejected.height:
+                    yield Rejected(chunk.rejected)
+                rows = chunk.rows if pending is None else pl.concat([pending, chunk.rows])
+                if self._buffer:
+                    pending = rows
+                    continue
+                ready, pending = _cut(rows)
+                if ready is not None:
+                    yield self._bill(ready, state, seen, reader.name)
+            self.summary.rows_read = read_before + reader.rows_read
+            self.summary.rows_rejected = rejected_before + reader.rows_rejected
+            if pending is not None and pending.height:
+                yield self._bill(pending, state, seen, reader.name)
+        finally:
+            self._reader = None
+
+    def _bill(self, rows: pl.DataFrame, state: State, seen: _Seen, name: str) -> Billed:
+        if not self._buffer:
+            seen.check(rows, name)
+        billed = bill(rows, self._settings, state)
+        self.summary.add(billed)
+        if self._settings.pricer is not None:
+            self.summary.data_versions.update(self._settings.pricer.data_versions(billed))
+        return billed
+
+
+def _cut(rows: pl.DataFrame) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """``rows`` split after the last change of date: (whole days, the rest)."""
+    dates = rows.get_column("date")
+    changes = (dates != dates.shift(1)).arg_true()
+    if changes.len() < 2:
+        return None, rows
+    at = int(changes[-1])
+    return rows.slice(0, at), rows.slice(at)
+
+
+class _Seen:
+    """The latest date billed per patient, to notice an export that goes back in time."""
+
+    def __init__(self) -> None:
+        self.latest = pl.DataFrame(schema={"patient": pl.String, "_latest": pl.Date})
+
+    def check(self, rows: pl.DataFrame, name: str) -> None:
+        if not self.latest.is_empty():
+            back = (
+                rows.select("patient", "date", "line")
+                .join(self.latest, on="patient", how="inner")
+                .filter(pl.col("date") <= pl.col("_latest"))
+            )
+            if back.height:
+                line = int(back.get_column("line").min() or 0)
+                raise OutOfOrder(
+                    name,
+                    "the rows of one visit are not together: this row belongs to a visit "
+                    "(same patient, date and visit key) that was already billed from rows "
+                    "before it",
+                    line=line,
+                    hint=(
+                        "sort the export by patient and date (or date and patient), or group "
+                        "it unsorted (--unsorted; holds every row in memory)"
+                    ),
+                )
+        latest = rows.group_by("patient").agg(pl.col("date").max().alias("_latest"))
+        self.latest = (
+            pl.concat([self.latest, latest]).group_by("patient").agg(pl.col("_latest").max())
+        )
+
+
+def no_rejected() -> pl.DataFrame:
+    return empty(REJECTED)
