@@ -40,31 +40,37 @@ import datetime as dt
 import gzip
 import io
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, NamedTuple
 
 from cognibill.catalogue import COGNITIVE_PRIMARY, Catalogue, load_catalogue
-from cognibill.engine.units import MAX_MINUTES, UNIT_MINUTES
+from cognibill.engine.units import MAX_MINUTES
 from cognibill.errors import EntryError, InputError
-from cognibill.models import PLACE_OF_SERVICE_HELP, Discipline, Service, is_place_of_service
-from cognibill.readers.columns import (
-    CREDENTIALS_HELP,
-    ColumnLayout,
-    discipline_of,
-    resolve_columns,
-    suggest_credential,
+from cognibill.inputs.cells import (
+    MAX_UNITS,
+    BadCell,
+    parse_assistant_minutes,
+    parse_code,
+    parse_date,
+    parse_discipline,
+    parse_minutes,
+    parse_modifiers,
+    parse_patient,
+    parse_place,
+    parse_text,
+    parse_units,
 )
+from cognibill.inputs.cells import parse_flag as _parse_flag
+from cognibill.inputs.cells import parse_list as _parse_list
+from cognibill.models import Discipline, Service
+from cognibill.readers.columns import ColumnLayout, resolve_columns
 
 STDIN = "-"
 """The path that means standard input."""
 
 STDIN_NAME = "<stdin>"
-
-MAX_UNITS = MAX_MINUTES // UNIT_MINUTES
-"""No service bills more units than a day of minutes holds."""
 
 Source = str | os.PathLike[str] | IO[bytes] | IO[str]
 
@@ -104,144 +110,9 @@ REJECTED_FIELDS = ("line", "column", "reason")
 """Columns of a rejected-rows CSV (``--errors PATH``)."""
 
 
-class _Bad(Exception):
-    """A cell that cannot be read; the message is the reason."""
-
-
-# -- cell parsers (pure; each raises _Bad with a reason a biller can act on) --------------------
-
-
-def _shown(value: str, limit: int = 40) -> str:
-    """A cell quoted for a message, cut short: an unclosed quote can swallow a whole file."""
-    if len(value) > limit:
-        value = value[: limit - 1] + "…"
-    return repr(value)
-
-
-_DATE = re.compile(
-    r"(?:(?P<y1>\d{4})-(?P<m1>\d{1,2})-(?P<d1>\d{1,2})"
-    r"|(?P<y2>\d{4})/(?P<m2>\d{1,2})/(?P<d2>\d{1,2})"
-    r"|(?P<m3>\d{1,2})/(?P<d3>\d{1,2})/(?P<y3>\d{4}))"
-    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp]\.?[Mm]\.?)?)?"
-)
-_TIME_ZONE = re.compile(r"\d:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[Zz]|[+-]\d{2}:?\d{2})$")
-_TWO_DIGIT_YEAR = re.compile(r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2}(?:\D|$)")
-_DAY_FIRST_OR_DOTTED = re.compile(r"\d{1,2}[.-]\d{1,2}[.-]\d{4}")
-_DATE_FORMS = "write dates as YYYY-MM-DD or MM/DD/YYYY"
-
-
-def parse_date(text: str) -> dt.date:
-    """A date of service from ISO ``YYYY-MM-DD`` (or ``YYYY/MM/DD``) or US ``MM/DD/YYYY``.
-
-    Anything that needs a guess is refused: ``03/04/26`` (which century?), ``04.03.2026`` and
-    ``04-03-2026`` (day first or month first?), ``46085`` (a spreadsheet serial number).
-    Raises ``ValueError`` with the reason.
-    """
-    value = text.strip()
-    if not value:
-        raise ValueError("the date is empty")
-    found = _DATE.fullmatch(value)
-    if found is None:
-        if _TIME_ZONE.search(value):
-            raise ValueError(
-                f"{_shown(value)} has a time zone: the date of service depends on it; {_DATE_FORMS}"
-            )
-        if _TWO_DIGIT_YEAR.match(value):
-            raise ValueError(f"{_shown(value)} has a two-digit year; {_DATE_FORMS}")
-        if _DAY_FIRST_OR_DOTTED.match(value):
-            raise ValueError(f"{_shown(value)} could be day-first or month-first; {_DATE_FORMS}")
-        if value.isdigit():
-            raise ValueError(
-                f"{_shown(value)} looks like a spreadsheet serial number, not a date; "
-                "format the column as a date and export again"
-            )
-        raise ValueError(f"{_shown(value)} is not a date; {_DATE_FORMS}")
-    parts = found.groupdict()
-    if parts["y1"] is not None:
-        year, month, day, form = parts["y1"], parts["m1"], parts["d1"], "YYYY-MM-DD"
-    elif parts["y2"] is not None:
-        year, month, day, form = parts["y2"], parts["m2"], parts["d2"], "YYYY/MM/DD"
-    else:
-        year, month, day, form = parts["y3"], parts["m3"], parts["d3"], "MM/DD/YYYY"
-    try:
-        return dt.date(int(year), int(month), int(day))
-    except ValueError as exc:
-        extra = ""
-        if form == "MM/DD/YYYY" and int(month) > 12 and int(day) <= 12:
-            extra = " (day-first dates are not read: MM/DD/YYYY only)"
-        raise ValueError(f"{_shown(value)} is not a valid {form} date: {exc}{extra}") from None
-
-
-_MINUTES_SUFFIX = re.compile(r"\s*(?:mins?|minutes)\.?$", re.IGNORECASE)
-_WHOLE = re.compile(r"\+?(\d+)(?:\.0*)?")
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
-
-
-def parse_minutes(text: str) -> int:
-    """Whole minutes, 0 to a day (``45``, ``45.0``, ``45 min``); raises ``ValueError``."""
-    value = _MINUTES_SUFFIX.sub("", text.strip())
-    if not value:
-        raise ValueError("the minutes are empty")
-    found = _WHOLE.fullmatch(value)
-    if found is None:
-        if _NUMBER.fullmatch(value):
-            if value.startswith("-"):
-                raise ValueError(f"minutes cannot be negative ({value})")
-            raise ValueError(f"minutes must be whole minutes, not {value}")
-        if re.fullmatch(r"\d{1,2}:\d{2}(?::\d{2})?", value):
-            raise ValueError(f"{_shown(value)} looks like hours:minutes; give whole minutes")
-        raise ValueError(f"{_shown(value)} is not a number of minutes")
-    minutes = int(found.group(1))
-    if minutes > MAX_MINUTES:
-        raise ValueError(f"{minutes} minutes is more than a day ({MAX_MINUTES} minutes)")
-    return minutes
-
-
-def _parse_count(text: str, what: str, most: int) -> int:
-    value = text.strip()
-    found = _WHOLE.fullmatch(value)
-    if found is None:
-        if value.startswith("-") and _NUMBER.fullmatch(value):
-            raise _Bad(f"{what} cannot be negative ({value})")
-        raise _Bad(f"{what}: {_shown(value)} is not a whole number")
-    number = int(found.group(1))
-    if number > most:
-        raise _Bad(f"{what}: {number} is more than {most}")
-    return number
-
-
-_TRUE = frozenset({"y", "yes", "true", "t", "1", "x"})
-_FALSE = frozenset({"", "n", "no", "false", "f", "0"})
-
-
-def _parse_flag(text: str) -> bool:
-    value = text.strip().casefold()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    shown = _shown(text.strip())
-    raise _Bad(f"{shown} is not yes/no (use yes, no, true, false, 1, 0 or leave empty)")
-
-
-_SPLIT = re.compile(r"[\s,;|]+")
-
-
-def _parse_modifiers(text: str) -> tuple[str, ...]:
-    out = []
-    for part in _SPLIT.split(text.strip()):
-        if not part:
-            continue
-        mod = part.upper()
-        if len(mod) != 2 or not mod.isalnum() or not mod.isascii():
-            raise _Bad(f"{_shown(part)} is not a modifier (two letters or digits: GN, GP, CQ, 59)")
-        out.append(mod)
-    return tuple(out)
-
-
-def _parse_list(text: str) -> tuple[str, ...]:
-    return tuple(part.upper() for part in _SPLIT.split(text.strip()) if part)
-
+_Bad = BadCell
+"""A cell that cannot be read; the message is the reason (the parsers live in
+:mod:`cognibill.inputs.cells`)."""
 
 # -- opening ------------------------------------------------------------------------------------
 
@@ -628,21 +499,13 @@ class _RowParser:
 
     # -- cells (cached) -------------------------------------------------------------------------
 
-    @staticmethod
-    def _patient(cell: str) -> str:
-        value = cell.strip()
-        if not value:
-            raise _Bad("the patient id is empty")
-        return value
+    _patient = staticmethod(parse_patient)
 
     def _date(self, cell: str) -> dt.date:
         found = self.dates.get(cell)
         if found is not None:
             return found
-        try:
-            day = parse_date(cell)
-        except ValueError as exc:
-            raise _Bad(str(exc)) from None
+        day = parse_date(cell)
         if len(self.dates) < _CACHE_LIMIT:
             self.dates[cell] = day
         return day
@@ -654,10 +517,7 @@ class _RowParser:
         found = self.minutes.get(cell)
         if found is not None:
             return found
-        try:
-            minutes = parse_minutes(cell)
-        except ValueError as exc:
-            raise _Bad(str(exc)) from None
+        minutes = parse_minutes(cell)
         if len(self.minutes) < _CACHE_LIMIT:
             self.minutes[cell] = minutes
         return minutes
@@ -681,36 +541,13 @@ class _RowParser:
         return entry
 
     def _read_code(self, cell: str) -> tuple[str, tuple[str, ...]]:
-        value = cell.strip().upper()
-        if not value:
-            raise _Bad("the code is empty")
-        info = self.catalogue.get(value)
-        mods: tuple[str, ...] = ()
-        if info is None and "-" in value:
-            head, *tail = value.split("-")
-            if self.catalogue.get(head) is not None:
-                try:
-                    mods = _parse_modifiers(" ".join(tail))
-                except _Bad:
-                    mods = ()
-                else:
-                    info = self.catalogue.get(head)
-        if info is None:
-            near = self.catalogue.suggest(value)
-            guess = f"; did you mean {' or '.join(near)}?" if near else ""
-            raise _Bad(f"unknown code {_shown(value)[1:-1]}{guess}")
-        return info.code, mods
+        return parse_code(cell, self.catalogue)
 
     def _discipline(self, cell: str) -> Discipline | None:
         found = self.disciplines.get(cell, _MISS)
         if found is not _MISS:
             return found  # type: ignore[no-any-return]
-        value = cell.strip()
-        discipline = discipline_of(value) if value else None
-        if value and discipline is None:
-            near = suggest_credential(value)
-            guess = f"; did you mean {' or '.join(near)}?" if near else ""
-            raise _Bad(f"unknown credential {_shown(value)}{guess} (known: {CREDENTIALS_HELP})")
+        discipline = parse_discipline(cell)
         if len(self.disciplines) < _CACHE_LIMIT:
             self.disciplines[cell] = discipline
         return discipline
@@ -719,7 +556,7 @@ class _RowParser:
         found = self.texts.get(cell, _MISS)
         if found is not _MISS:
             return found  # type: ignore[no-any-return]
-        value = cell.strip() or None
+        value = parse_text(cell)
         if len(self.texts) < _CACHE_LIMIT:
             self.texts[cell] = value
         return value
@@ -729,12 +566,7 @@ class _RowParser:
         found = self.places.get(cell, _MISS)
         if found is not _MISS:
             return found  # type: ignore[no-any-return]
-        value = cell.strip() or None
-        if value is not None and not is_place_of_service(value):
-            raise _Bad(
-                f"place of service {_shown(value)} is not a 2-digit CMS code "
-                f"({PLACE_OF_SERVICE_HELP})"
-            )
+        value = parse_place(cell)
         if len(self.places) < _CACHE_LIMIT:
             self.places[cell] = value
         return value
@@ -743,20 +575,18 @@ class _RowParser:
         found = self.mods.get(cell)
         if found is not None:
             return found
-        mods = _parse_modifiers(cell)
+        mods = parse_modifiers(cell)
         if len(self.mods) < _CACHE_LIMIT:
             self.mods[cell] = mods
         return mods
 
     def _units(self, cell: str) -> int | None:
-        units = _parse_count(cell, "billed units", MAX_UNITS) if cell.strip() else None
+        units = parse_units(cell)
         if len(self.units) < _CACHE_LIMIT:
             self.units[cell] = units
         return units
 
-    @staticmethod
-    def _assistant_minutes(cell: str) -> int:
-        return _parse_count(cell, "assistant minutes", MAX_MINUTES) if cell.strip() else 0
+    _assistant_minutes = staticmethod(parse_assistant_minutes)
 
     # -- rows -----------------------------------------------------------------------------------
 
