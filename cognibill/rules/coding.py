@@ -1,0 +1,437 @@
+"""Rules on a visit's codes and their units, on whole frames (RULES.md §1-§3, §5, §7).
+
+The columnar form of ``check_cognitive``, ``check_adaptive``, ``check_billed_units`` and
+``check_daily_caps`` of ``cognibill.rules.codes`` (issue 9). Each rule is a function
+``Batch -> FINDINGS frame`` reading the batch's SERVICES (what the input says of each service)
+and LINES (the units the minutes support, and ``tied``); a visit's findings come in the order
+the old checks emitted them (services by their first entry's line, then in code order). ``line``
+is left null: the findings are about a service, not one entry. ``RULES`` holds them all;
+``priced_rules`` the same with the money left behind named (``UNIT_VALUES``).
+
+Money in messages is ``$`` and ``engine.money.amount`` (`` ($41.40)``: no thousands separator,
+as the old ``f"{total:.2f}"`` wrote it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import polars as pl
+
+from cognibill.catalogue import COGNITIVE, COGNITIVE_ADDON, COGNITIVE_PRIMARY
+from cognibill.engine.frames import FINDINGS, Batch, conform, empty
+from cognibill.engine.money import amount
+from cognibill.engine.services import service_table
+from cognibill.engine.units import UnitRule
+from cognibill.rules.catalogue import RULES as CATALOGUE
+
+Rule = Callable[[Batch], pl.DataFrame]
+"""A rule of the columnar engine: the batch in, its findings (FINDINGS) out."""
+
+UNIT_VALUES: dict[str, pl.DataType | type[pl.DataType]] = {
+    "visit": pl.UInt32,
+    "code": pl.String,
+    "value_cents": pl.Int64,
+    # What one unit of the code alone is allowed on the visit (its date, payer and place), the
+    # low end of a range, as ``CheckContext.fee`` gives it; null or no row: not priced.
+}
+"""Unit values by visit and code, as the units stage reads them to break ties (RULES.md §2.5)."""
+
+LEFT_BEHIND_HINT = CATALOGUE["units-not-supported"].hint_for("fewer")
+"""The hint of ``units-not-supported`` when fewer units are billed than the minutes support."""
+
+_LONG_NAMES = {rule.value: rule.long_name for rule in UnitRule}
+_ADAPTIVE = ("97153", "97155")
+
+
+def _severity(rule_id: str) -> str:
+    return CATALOGUE[rule_id].severity.value
+
+
+def _text(expr: str | pl.Expr) -> pl.Expr:
+    return (pl.col(expr) if isinstance(expr, str) else expr).cast(pl.String)
+
+
+def _finding(
+    frame: pl.DataFrame,
+    rule_id: str,
+    message: pl.Expr,
+    *,
+    code: pl.Expr,
+    severity: str | pl.Expr | None = None,
+    hint: pl.Expr | None = None,
+    step: int | pl.Expr = 0,
+) -> pl.DataFrame:
+    """One finding of ``rule_id`` per row of ``frame``, with ``_step`` keeping the order in
+    which the old check emitted the findings of one visit."""
+    if severity is None:
+        severity = _severity(rule_id)
+    return frame.select(
+        pl.col("visit"),
+        pl.lit(rule_id).alias("id"),
+        (pl.lit(severity) if isinstance(severity, str) else severity).alias("severity"),
+        code.alias("code"),
+        message.alias("message"),
+        pl.lit(None, dtype=pl.Int64).alias("line"),
+        (pl.lit(None, dtype=pl.String) if hint is None else hint).alias("hint"),
+        (pl.lit(step) if isinstance(step, int) else step).cast(pl.Int64).alias("_step"),
+    )
+
+
+def _done(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """The parts as one FINDINGS frame in visit order, each visit's in emission order."""
+    parts = [p for p in parts if p.height]
+    if not parts:
+        return empty(FINDINGS)
+    return conform(pl.concat(parts).sort("visit", "_step", maintain_order=True), FINDINGS)
+
+
+def _keyed(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with ``_k``, one integer for its (visit, service): ``visit * 256 + rank`` of
+    the service in code order, as the services stage groups them."""
+    table = service_table()
+    rank = pl.col("service").replace_strict(
+        table.get_column("service").to_list(),
+        table.get_column("_rank").to_list(),
+        return_dtype=pl.UInt64,
+    )
+    return frame.with_columns((pl.col("visit").cast(pl.UInt64) * 256 + rank).alias("_k"))
+
+
+def _units_by_service(lines: pl.DataFrame) -> pl.DataFrame:
+    """The units the minutes support per visit and service (``_k``), and whether the service
+    was in a tie."""
+    keyed = _keyed(lines.select("visit", "service", "units", "tied"))
+    if keyed.get_column("_k").is_sorted():  # lines in visit then code order: sorted runs
+        keyed = keyed.set_sorted("_k")
+    return keyed.group_by("_k", maintain_order=True).agg(
+        pl.col("units").sum().cast(pl.Int64).alias("_units"),
+        pl.col("tied").fill_null(False).any().alias("_tied"),
+    )
+
+
+def _cognitive_split(units: pl.Expr) -> pl.Expr:
+    """``no unit``, ``97129 ×1`` or ``97129 ×1 + 97130 ×N``: how cognitive units bill."""
+    return (
+        pl.when(units == 0)
+        .then(pl.lit("no unit"))
+        .when(units == 1)
+        .then(pl.lit("97129 ×1"))
+        .otherwise(pl.format("97129 ×1 + 97130 ×{}", _text(units - 1)))
+    )
+
+
+def check_cognitive(batch: Batch) -> pl.DataFrame:
+    """``primary-more-than-once`` (97129 billed with more than 1 unit) and
+    ``addon-without-primary`` within a visit (RULES.md §5).
+
+    ``addon-without-primary`` is an error when the billed units put 97130 on the claim without
+    97129; a warning when 97130 was only entered without 97129 and the minutes earn a unit
+    (the claim lines bill 97129 first).
+    """
+    pair = batch.services.filter(pl.col("service") == COGNITIVE)
+    if not pair.height:
+        return empty(FINDINGS)
+    units = _units_by_service(batch.lines.filter(pl.col("service") == COGNITIVE))
+    pair = (
+        _keyed(pair).join(units.select("_k", "_units"), on="_k", how="left", maintain_order="left")
+    ).with_columns(
+        pl.col("_units").fill_null(0),
+        pl.col("billed_primary").fill_null(0).alias("_primary"),
+        pl.col("billed_addon").fill_null(0).alias("_addon"),
+    )
+    primary, addon = pl.col("_primary"), pl.col("_addon")
+    split = _cognitive_split(pl.col("_units"))
+    minutes = _text("minutes")
+    billed_alone = (addon > 0) & (primary == 0)
+    codes = pl.col("codes")
+    entered_alone = (
+        ~billed_alone
+        & (pl.col("_units") > 0)
+        & codes.list.contains(COGNITIVE_ADDON)
+        & ~codes.list.contains(COGNITIVE_PRIMARY)
+    )
+    return _done(
+        [
+            _finding(
+                pair.filter(primary > 1),
+                "primary-more-than-once",
+                pl.format(
+                    "97129 ×{} billed: 97129 is once per day; bill 97129 ×1 and 97130 ×{} for "
+                    "the further units.",
+                    _text(primary),
+                    _text(primary - 1),
+                ),
+                code=pl.lit(COGNITIVE_PRIMARY),
+            ),
+            _finding(
+                pair.filter(billed_alone),
+                "addon-without-primary",
+                pl.format(
+                    "97130 ×{} billed without 97129: the add-on is paid only with its primary; "
+                    "{} cognitive min bill as {}.",
+                    _text(addon),
+                    minutes,
+                    split,
+                ),
+                code=pl.lit(COGNITIVE_ADDON),
+                step=1,
+            ),
+            _finding(
+                pair.filter(entered_alone),
+                "addon-without-primary",
+                pl.format(
+                    "97130 entered without 97129: {} cognitive min bill as {} (the claim lines "
+                    "do).",
+                    minutes,
+                    split,
+                ),
+                code=pl.lit(COGNITIVE_ADDON),
+                severity="warning",
+                step=1,
+            ),
+        ]
+    )
+
+
+def check_adaptive(batch: Batch) -> pl.DataFrame:
+    """``adaptive-behavior-conflict``: 97129/97130 with 97153 or 97155 (RULES.md §5)."""
+    services = batch.services.filter(pl.col("service").is_in([COGNITIVE, *_ADAPTIVE]))
+    if not services.height:
+        return empty(FINDINGS)
+    service = pl.col("service")
+    per_visit = (
+        services.group_by("visit", maintain_order=True)
+        .agg(
+            (service == COGNITIVE).any().alias("_cognitive"),
+            *((service == code).any().alias(f"_{code}") for code in _ADAPTIVE),
+        )
+        .filter(pl.col("_cognitive") & pl.any_horizontal(f"_{code}" for code in _ADAPTIVE))
+    )
+    first, second = (pl.col(f"_{code}") for code in _ADAPTIVE)
+    others = (
+        pl.when(first & second)
+        .then(pl.lit(" and ".join(_ADAPTIVE)))
+        .when(first)
+        .then(pl.lit(_ADAPTIVE[0]))
+        .otherwise(pl.lit(_ADAPTIVE[1]))
+    )
+    lines = pl.when(first & second).then(pl.lit("3")).otherwise(pl.lit("2"))
+    return _done(
+        [
+            _finding(
+                per_visit,
+                "adaptive-behavior-conflict",
+                pl.format(
+                    "97129/97130 with {} on {} lines of one visit: CPT says not to report "
+                    "cognitive intervention with adaptive behaviour treatment.",
+                    others,
+                    lines,
+                ),
+                code=pl.when(first).then(pl.lit(_ADAPTIVE[0])).otherwise(pl.lit(_ADAPTIVE[1])),
+            )
+        ]
+    )
+
+
+def check_billed_units(batch: Batch, unit_values: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``units-not-supported``: stated billed units against the units the minutes support
+    (RULES.md §1-§3, §7).
+
+    A service is compared only when every one of its entries states ``units_billed``
+    (``billed_complete``). More units than supported: an error; fewer: a warning naming the
+    money left behind when ``unit_values`` (UNIT_VALUES) prices every unit not billed, at what
+    one unit of its code alone is allowed (for the pair: 97129 for the first unit, 97130 for
+    the rest). A visit whose differences are only which of several tied services bills a
+    contested unit (RULES.md §2.5) is not reported: every difference is on a service of a tie
+    (LINES ``tied``: the service was a candidate of one), every timed service states its
+    units, and their sum is the visit's timed units.
+    """
+    services = batch.services.filter(pl.col("billed_complete") & pl.col("billed_stated"))
+    if not services.height:
+        return empty(FINDINGS)
+    earned = _units_by_service(batch.lines)
+    compared = (
+        _keyed(services)
+        .join(earned, on="_k", how="left", maintain_order="left")
+        .with_columns(pl.col("_units").fill_null(0), pl.col("_tied").fill_null(False))
+    )
+    wrong = compared.filter(pl.col("billed") != pl.col("_units"))
+    if not wrong.height:
+        return empty(FINDINGS)
+    wrong = wrong.filter(~pl.col("visit").is_in(_tie_swaps(batch, wrong, earned).implode()))
+    if not wrong.height:
+        return empty(FINDINGS)
+    # The order the old check met the services: their first entry (then code order).
+    wrong = (
+        wrong.sort("visit", "first_line", "order", nulls_last=False, maintain_order=True)
+        .with_row_index("_step")
+        .join(batch.visits.select("visit", "rule"), on="visit", how="left", maintain_order="left")
+    )
+    cognitive = pl.col("service") == COGNITIVE
+    name = pl.when(cognitive).then(pl.lit("97129/97130")).otherwise(pl.col("service"))
+    code = pl.when(cognitive).then(pl.col("codes").list.first()).otherwise(pl.col("service"))
+    billed, units = pl.col("billed"), pl.col("_units")
+    said = pl.format(
+        "{} billed {} unit(s), {} min support {} under the {}: ",
+        name,
+        _text(billed),
+        _text("minutes"),
+        _text(units),
+        pl.col("rule").replace_strict(_LONG_NAMES, return_dtype=pl.String),
+    )
+    over = wrong.filter(billed > units)
+    under = _left_behind(wrong.filter(billed < units), unit_values)
+    return _done(
+        [
+            _finding(
+                over,
+                "units-not-supported",
+                pl.format("{}{} unit(s) too many.", said, _text(billed - units)),
+                code=code,
+                step=pl.col("_step"),
+            ),
+            _finding(
+                under,
+                "units-not-supported",
+                pl.format("{}{} unit(s){} left behind.", said, _text(units - billed), "_money"),
+                code=code,
+                severity="warning",
+                hint=pl.lit(LEFT_BEHIND_HINT),
+                step=pl.col("_step"),
+            ),
+        ]
+    )
+
+
+def _tie_swaps(batch: Batch, wrong: pl.DataFrame, earned: pl.DataFrame) -> pl.Series:
+    """Visits of ``wrong`` whose differences only move a contested unit between tied services
+    (RULES.md §2.5)."""
+    tied_visits = wrong.group_by("visit").agg(pl.col("_tied").all()).filter("_tied")
+    if not tied_visits.height:
+        return pl.Series("visit", [], dtype=pl.UInt32)
+    timed = (
+        _keyed(batch.services.join(tied_visits, on="visit", how="semi"))
+        .filter(pl.col("kind") == "timed")
+        .join(earned, on="_k", how="left")
+        .group_by("visit")
+        .agg(
+            (pl.col("billed_complete") & pl.col("billed_stated")).all().alias("_all"),
+            pl.col("billed").sum().alias("_billed"),
+            pl.col("_units").fill_null(0).sum().alias("_units"),
+        )
+    )
+    return timed.filter(pl.col("_all") & (pl.col("_billed") == pl.col("_units"))).get_column(
+        "visit"
+    )
+
+
+def _left_behind(under: pl.DataFrame, unit_values: pl.DataFrame | None) -> pl.DataFrame:
+    """``under`` with ``_money``: `` ($41.40)``, what the units not billed would pay, or empty
+    when some of them is not priced (or no unit values are given)."""
+    if unit_values is None or not under.height:
+        return under.with_columns(pl.lit("").alias("_money"))
+    billed, units = pl.col("billed"), pl.col("_units")
+    # The units not billed are the old check's ``unit_codes[billed:]`` (a Python slice).
+    start = pl.when(billed >= 0).then(billed).otherwise(pl.max_horizontal(units + billed, 0))
+    cognitive = pl.col("service") == COGNITIVE
+    work = under.with_columns(
+        # for the pair: 97129 once (the first unit), 97130 for the rest; else the code itself
+        pl.when(cognitive & (start == 0)).then(1).otherwise(0).alias("_n_first"),
+        pl.when(cognitive)
+        .then(pl.max_horizontal(units - pl.max_horizontal(start, 1), 0))
+        .otherwise(pl.max_horizontal(units - start, 0))
+        .alias("_n_rest"),
+        pl.when(cognitive)
+        .then(pl.lit(COGNITIVE_PRIMARY))
+        .otherwise(pl.col("service"))
+        .alias("_first_code"),
+        pl.when(cognitive)
+        .then(pl.lit(COGNITIVE_ADDON))
+        .otherwise(pl.col("service"))
+        .alias("_rest_code"),
+    )
+    values = unit_values.select(
+        pl.col("visit").cast(pl.UInt32), pl.col("code").cast(pl.String), "value_cents"
+    ).unique(["visit", "code"], keep="first", maintain_order=True)
+    for which in ("first", "rest"):
+        work = work.join(
+            values.rename({"code": f"_{which}_code", "value_cents": f"_{which}_value"}),
+            on=["visit", f"_{which}_code"],
+            how="left",
+            maintain_order="left",
+        )
+    n_first, n_rest = pl.col("_n_first"), pl.col("_n_rest")
+    v_first, v_rest = pl.col("_first_value"), pl.col("_rest_value")
+    priced = ((n_first == 0) | v_first.is_not_null()) & ((n_rest == 0) | v_rest.is_not_null())
+    total = (
+        pl.when(n_first > 0).then(n_first * v_first).otherwise(0)
+        + pl.when(n_rest > 0).then(n_rest * v_rest).otherwise(0)
+    ).cast(pl.Int64)
+    money = pl.when(priced).then(pl.format(" (${})", amount(total))).otherwise(pl.lit(""))
+    return work.with_columns(money.alias("_money"))
+
+
+def check_daily_caps(batch: Batch) -> pl.DataFrame:
+    """``daily-cap``: more units of a code on a visit than its payer allows a day (RULES.md §5);
+    the payer profile's ``daily_caps``, codes upper case."""
+    ids = sorted(set(batch.visits.get_column("payer_id").drop_nulls().unique().to_list()))
+    caps: dict[str, list[object]] = {"payer_id": [], "code": [], "_cap": [], "_name": []}
+    for payer_id in ids:
+        payer = batch.payers[payer_id]
+        for code, cap in payer.daily_caps.items():
+            caps["payer_id"].append(payer_id)
+            caps["code"].append(code.strip().upper())
+            caps["_cap"].append(int(cap))
+            caps["_name"].append(payer.id)
+    if not caps["code"]:
+        return empty(FINDINGS)
+    table = pl.DataFrame(
+        caps,
+        schema={"payer_id": pl.String, "code": pl.String, "_cap": pl.Int64, "_name": pl.String},
+    ).unique(["payer_id", "code"], keep="last", maintain_order=True)
+    over = (
+        batch.lines.filter(pl.col("units") > 0)
+        .select("visit", "code", pl.col("units").cast(pl.Int64))
+        .with_row_index("_step")
+        .join(
+            batch.visits.select("visit", "payer_id"), on="visit", how="left", maintain_order="left"
+        )
+        .join(table, on=["payer_id", "code"], how="inner", maintain_order="left")
+        .filter(pl.col("units") > pl.col("_cap"))
+    )
+    units, most = pl.col("units"), pl.col("_cap")
+    return _done(
+        [
+            _finding(
+                over,
+                "daily-cap",
+                pl.format(
+                    "{} ×{} is above {}'s daily cap of {}: {} unit(s) would be denied.",
+                    pl.col("code"),
+                    _text(units),
+                    pl.col("_name"),
+                    _text(most),
+                    _text(units - most),
+                ),
+                code=pl.col("code"),
+                step=pl.col("_step"),
+            )
+        ]
+    )
+
+
+RULES: tuple[Rule, ...] = (check_cognitive, check_adaptive, check_billed_units, check_daily_caps)
+"""The coding rules, in the order the old claim builder ran them (money left behind unpriced:
+see ``priced_rules``)."""
+
+
+def priced_rules(unit_values: pl.DataFrame) -> tuple[Rule, ...]:
+    """``RULES`` with ``units-not-supported`` naming the money left behind at ``unit_values``."""
+    return (
+        check_cognitive,
+        check_adaptive,
+        partial(check_billed_units, unit_values=unit_values),
+        check_daily_caps,
+    )
