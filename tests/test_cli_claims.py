@@ -158,7 +158,7 @@ def test_progress_bar_only_on_a_terminal_and_never_with_quiet(tmp_path: Path) ->
     import sys
 
     rows = ["Patient,DOS,CPT,Minutes"] + [
-        f"P-{n},2026-03-{1 + n % 28:02d},97129,{8 + n % 60}" for n in range(40_000)
+        f"P-{n},2026-03-{1 + n // 8_000:02d},97129,{8 + n % 60}" for n in range(200_000)
     ]
     export = tmp_path / "big.csv"
     export.write_text("\n".join(rows) + "\n")

@@ -190,12 +190,12 @@ def test_unsorted_option_groups_in_memory_from_the_start() -> None:
 # -- the CLI -------------------------------------------------------------------------------------
 
 
-def test_claim_cli_regroups_an_export_whose_visit_returns_after_the_window(
+def test_claim_cli_bills_a_visit_whose_rows_are_far_apart_within_a_day_whole(
     cli,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    """10,001 rows of other patients between C1's two sessions: past the default window of
-    10,000 rows, within the 20,000 rows held before output begins."""
+    """10,001 rows of other patients between C1's two sessions of one day: the columnar run
+    cuts its batches where the date changes, so the day's rows are billed together, streaming."""
     path = tmp_path / "far.csv"
     others = "".join(f"P{n},03/02/2026,{SLP},97129,10\n" for n in range(10_001))
     path.write_text(
@@ -207,10 +207,35 @@ def test_claim_cli_regroups_an_export_whose_visit_returns_after_the_window(
     c1 = [(ln["code"], ln["units"]) for ln in data["lines"] if ln["patient_id"] == "C1"]
     assert c1 == [("97129", 1), ("97130", 2)]
     summary = data["summary"]
-    assert summary["grouping"] == "buffered"
+    assert (summary["grouping"], summary["regrouped_at"]) == ("streaming", None)
     assert (summary["rows_read"], summary["visits"]) == (10_003, 10_002)
-    assert f"grouped in memory ({path}:10004 continued a visit" in run.err
-    assert summary["regrouped_at"] == f"{path}:10004"
+    assert "grouped in memory" not in run.err
+
+
+def _back_in_time(path: Path) -> Path:
+    """C1's 2 March visit split by 120,000 rows of later days: past one batch (100,000 rows),
+    within the rows held back before output (200,000)."""
+    later = "".join(f"P{n},03/{3 + n // 40_000:02d}/2026,{SLP},97129,10\n" for n in range(120_000))
+    path.write_text(
+        HEADER + f"C1,03/02/2026,{SLP},97129,20\n" + later + f"C1,03/02/2026,{SLP},97130,18\n"
+    )
+    return path
+
+
+def test_claim_cli_starts_again_in_memory_when_an_export_goes_back_in_time(
+    cli,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    path = _back_in_time(tmp_path / "back.csv")
+    run = cli("claim", str(path), "--format", "json", "--no-estimate", "--fail-on", "never")
+    assert run.code == 0, run.err
+    data = run.json()
+    c1 = [(ln["code"], ln["units"]) for ln in data["lines"] if ln["patient_id"] == "C1"]
+    assert c1 == [("97129", 1), ("97130", 2)]
+    summary = data["summary"]
+    assert summary["grouping"] == "buffered"
+    assert summary["regrouped_at"] == f"{path}:120003"
+    assert f"grouped in memory ({path}:120003 continued a visit" in run.err
 
 
 def test_replayable_stream_gives_the_same_bytes_twice_then_only_new_ones() -> None:
@@ -281,7 +306,7 @@ def test_claim_reads_a_process_substitution_that_needs_regrouping(tmp_path: Path
     bash = shutil.which("bash")
     if bash is None:  # pragma: no cover - every CI machine has bash
         pytest.skip("no bash")
-    far = _far_apart(tmp_path / "far.csv")
+    far = _back_in_time(tmp_path / "back.csv")
     script = (
         f'"{sys.executable}" -m cognibill claim --input csv <(cat "{far}") '
         "-f json --no-estimate --fail-on never -q"

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, assert_never
 
 import typer
 
@@ -26,7 +26,9 @@ from cognibill.exitcodes import ExitCode
 from cognibill.formats import OutputFormat
 
 if TYPE_CHECKING:
-    from cognibill.pipeline import ClaimOptions, ClaimRun, Rejected, Summary
+    import polars as pl
+
+    from cognibill.engine.run import ClaimRun, RunOptions, Summary
 
 
 class InputKind(StrEnum):
@@ -139,9 +141,9 @@ def _options(
     facility: bool,
     non_par: bool,
     estimate: bool,
-) -> ClaimOptions:
+) -> RunOptions:
+    from cognibill.engine.run import RunOptions
     from cognibill.grouping import parse_visit_key
-    from cognibill.pipeline import ClaimOptions
     from cognibill.rules import suggest_rule, unknown_rule_ids
 
     ignored = [i.strip().lower() for i in ignore or ()]
@@ -157,7 +159,7 @@ def _options(
         if not sep or not field.strip() or not header.strip():
             raise EntryError(f"--map {item}: expected FIELD=Header, e.g. minutes=Duration")
         mapping[field.strip().lower()] = header.strip()
-    return ClaimOptions(
+    return RunOptions(
         input_kind=None if input_kind is None else input_kind.value,
         encoding=encoding,
         column_map=mapping,
@@ -166,7 +168,7 @@ def _options(
         strict=strict,
         payer=payer,
         payers_file=payers,
-        rule=rule,
+        rule=None if rule is None else rule.value,
         ignore=frozenset(ignored),
         locality=locality,
         facility=True if facility else None,
@@ -192,7 +194,7 @@ _OPTION_NAMES = (
 )
 
 
-def _options_of(params: dict[str, Any]) -> ClaimOptions:
+def _options_of(params: dict[str, Any]) -> RunOptions:
     """The options object from the parameters ``claim`` and ``check`` share (their signatures
     must spell the options out for Typer; the mapping to the core lives here once)."""
     return _options(
@@ -204,7 +206,7 @@ def _summary_line(summary: Summary) -> str:
     f = summary.findings
     money = ""
     if summary.data_versions:
-        low, high = summary.allowed
+        low, high = summary.amount("allowed")
         shown = f"${low:,.2f}" if low == high else f"${low:,.2f}–${high:,.2f}"
         money = f"; allowed {shown}"
     grouping = ""
@@ -222,12 +224,12 @@ def _summary_line(summary: Summary) -> str:
     )
 
 
-def _rejected_lines(rejected: list[Rejected], limit: int = 20) -> str:
+def _rejected_lines(rejected: list[dict[str, Any]], limit: int = 20) -> str:
     out = []
     for row in rejected[:limit]:
-        where = f"{row.source}:{row.line}" if row.line is not None else row.source
-        column = f"{row.column}: " if row.column else ""
-        out.append(f"{where}: rejected: {column}{row.reason}\n")
+        where = f"{row['source']}:{row['line']}" if row["line"] is not None else row["source"]
+        column = f"{row['column']}: " if row["column"] else ""
+        out.append(f"{where}: rejected: {column}{row['reason']}\n")
     if len(rejected) > limit:
         out.append(
             f"... and {len(rejected) - limit} more rejected rows (--errors PATH lists all)\n"
@@ -236,43 +238,54 @@ def _rejected_lines(rejected: list[Rejected], limit: int = 20) -> str:
 
 
 def _with_progress(run: ClaimRun, quiet: bool) -> Iterator[Any]:
-    """The run's items; on a terminal (never with --quiet), a Rich progress bar on stderr once
-    the run has taken more than half a second."""
+    """The run's items; on a terminal (never with --quiet), a Rich progress bar on stderr,
+    advanced as each batch is read, once the run has taken more than half a second."""
     if quiet or not sys.stderr.isatty():
         yield from run
         return
-    import time
-
-    start = time.monotonic()
-    progress: Any = None
-    task: Any = None
+    bar = _ProgressBar()
+    run.on_progress = bar.update
     try:
-        for count, item in enumerate(run):
-            if count % 4096 == 0:
-                where = run.progress()
-                if progress is None and where and time.monotonic() - start > 0.5:
-                    from rich.console import Console
-                    from rich.progress import Progress
-
-                    progress = Progress(console=Console(stderr=True), transient=True)
-                    task = progress.add_task("reading", total=where[1])
-                    progress.start()
-                if progress is not None and where:
-                    progress.update(task, completed=where[0])
-            yield item
+        yield from run
     finally:
-        if progress is not None:
-            progress.stop()
+        bar.stop()
 
 
-def _write_errors(path: Path | None, rejected: list[Rejected], inputs: list[str]) -> None:
+class _ProgressBar:
+    def __init__(self) -> None:
+        import time
+
+        self.start = time.monotonic()
+        self.progress: Any = None
+        self.task: Any = None
+
+    def update(self, done: int, total: int) -> None:
+        import time
+
+        if self.progress is None:
+            if time.monotonic() - self.start <= 0.5:
+                return
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.progress = Progress(console=Console(stderr=True), transient=True)
+            self.task = self.progress.add_task("reading", total=total)
+            self.progress.start()
+        self.progress.update(self.task, completed=done)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def _write_errors(path: Path | None, rejected: list[dict[str, Any]], inputs: list[str]) -> None:
     if path is None:
         return
     from cognibill.writers import CsvWriter, atomic_output
 
     with atomic_output(path, inputs, option="--errors") as stream:
         writer = CsvWriter(stream, ("source", "line", "column", "reason"))
-        writer.write_all(row.to_dict() for row in rejected)
+        writer.write_all(rejected)
 
 
 def _exit_code(summary: Summary, fail_on: FailOn) -> ExitCode:
@@ -311,7 +324,7 @@ def claim(
     quiet: QuietOption = False,
 ) -> None:
     """Claim lines, units, modifiers, estimate and findings for every visit of the inputs."""
-    from cognibill.pipeline import ClaimRun
+    from cognibill.engine.run import ClaimRun
 
     options = _options_of(locals())
     run = ClaimRun(files, options)
@@ -340,69 +353,65 @@ def claim(
         raise typer.Exit(int(code))
 
 
-def _emit(run: ClaimRun, fmt: OutputFormat, stream: Any, quiet: bool) -> list[Rejected]:
+def _emit(run: ClaimRun, fmt: OutputFormat, stream: Any, quiet: bool) -> list[dict[str, Any]]:
     """Write the claim report in ``fmt``; returns the rejected rows (for stderr / --errors)."""
-    with collector_paused():
-        return _write_report(run, fmt, stream, quiet)
+    from cognibill.engine.run import Rejected
 
-
-def _write_report(run: ClaimRun, fmt: OutputFormat, stream: Any, quiet: bool) -> list[Rejected]:
-    items = _with_progress(run, quiet)
-    from cognibill.pipeline import CLAIM_CSV_FIELDS, ClaimCsv, Claimed, Rejected, claim_rows
-
-    rejected: list[Rejected] = []
-    if fmt is OutputFormat.TABLE:
-        from cognibill.render.claims import ClaimTable, render_claims
-
-        table = ClaimTable()
-        for item in items:
-            if isinstance(item, Rejected):
-                rejected.append(item)
-            else:
-                table.add(item)
-        table.rejected = rejected
-        render_claims(stream, table, run.summary)
-        return rejected
-    from cognibill.writers import CsvWriter, JsonReportWriter, NdjsonWriter
-
-    if fmt is OutputFormat.CSV:
-        # The header goes out with the first result: a run that fails on its header line
-        # (exit 3) leaves no CSV behind on stdout.
-        writer: CsvWriter | None = None
-        text = ClaimCsv()
-        for item in items:
-            if writer is None:
-                writer = CsvWriter(stream, CLAIM_CSV_FIELDS)
-            if isinstance(item, Claimed):
-                for line in text.lines(item):
-                    writer.write_text(line)
-            else:
-                rejected.append(item)
-        if writer is None:
-            CsvWriter(stream, CLAIM_CSV_FIELDS)
-        return rejected
-    if fmt is OutputFormat.NDJSON:
-        # The claim lines as they come, then the rejected rows, then the summary.
-        nd = NdjsonWriter(stream)
-        for item in items:
-            if isinstance(item, Claimed):
-                for row in claim_rows(item):
-                    nd.line(row)
-            else:
-                rejected.append(item)
-        for bad in rejected:
-            nd.rejected(bad.to_dict())
-        nd.summary(run.summary.to_dict())
-        return rejected
-    js = JsonReportWriter(stream)
-    for item in items:
-        if isinstance(item, Claimed):
-            for row in claim_rows(item):
-                js.line(row)
+    rejected: list[pl.DataFrame] = []
+    sink = _report_sink(fmt, stream)
+    for item in _with_progress(run, quiet):
+        if isinstance(item, Rejected):
+            rejected.append(item.rows)
         else:
-            rejected.append(item)
-    js.finish((r.to_dict() for r in rejected), run.summary.to_dict())
-    return rejected
+            sink.batch(item)
+    import polars as pl
+
+    from cognibill.engine.frames import REJECTED, empty
+
+    frame = pl.concat(rejected) if rejected else empty(REJECTED)
+    sink.finish(frame, run.summary)
+    return list(frame.iter_rows(named=True))
+
+
+class _TableSink:
+    def __init__(self, stream: Any) -> None:
+        from cognibill.render.claims import ClaimTable
+
+        self.stream = stream
+        self.table = ClaimTable()
+
+    def batch(self, billed: Any) -> None:
+        self.table.add(billed.lines, billed.findings)
+
+    def finish(self, rejected: pl.DataFrame, summary: Summary) -> None:
+        from cognibill.render.claims import render_claims
+
+        self.table.rejected = list(rejected.iter_rows(named=True))
+        render_claims(self.stream, self.table, summary)
+
+
+class _MachineSink:
+    def __init__(self, stream: Any, fmt: OutputFormat) -> None:
+        from cognibill.outputs.claims import ClaimWriter
+
+        self.writer = ClaimWriter(stream, fmt.value)
+
+    def batch(self, billed: Any) -> None:
+        self.writer.lines(billed.lines)
+
+    def finish(self, rejected: pl.DataFrame, summary: Summary) -> None:
+        self.writer.finish(rejected, summary.to_dict())
+
+
+def _report_sink(fmt: OutputFormat, stream: Any) -> _TableSink | _MachineSink:
+    """The one mapping of ``--format`` to the claim report's writer."""
+    match fmt:
+        case OutputFormat.TABLE:
+            return _TableSink(stream)
+        case OutputFormat.CSV | OutputFormat.JSON | OutputFormat.NDJSON:
+            return _MachineSink(stream, fmt)
+        case _:
+            assert_never(fmt)
 
 
 def check(
@@ -426,7 +435,7 @@ def check(
     quiet: QuietOption = False,
 ) -> None:
     """Findings only, one line each (file:line: severity[rule]: message), and a summary."""
-    from cognibill.pipeline import ClaimRun
+    from cognibill.engine.run import ClaimRun
 
     require_format(
         fmt, (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.NDJSON)
@@ -446,37 +455,41 @@ def check(
 
 def _check_findings(run: ClaimRun, sink: _FindingSink, quiet: bool) -> None:
     """Every finding of the run, and every rejected row as an error, into ``sink``."""
-    from cognibill.pipeline import Rejected
+    from cognibill.engine.run import Rejected
+    from cognibill.rules.catalogue import RULES
 
+    hints = {rule.id: rule.hint for rule in RULES.values()}
     for item in _with_progress(run, quiet):
         if isinstance(item, Rejected):
-            sink.add(
-                {
-                    "source": item.source,
-                    "line": item.line,
-                    "severity": "error",
-                    "id": "rejected-row",
-                    "message": f"{item.column}: {item.reason}" if item.column else item.reason,
-                    "patient_id": None,
-                    "date": None,
-                    "code": None,
-                    "hint": "Fix the row in the export and run again.",
-                }
-            )
+            for bad in item.rows.iter_rows(named=True):
+                sink.add(
+                    {
+                        "source": bad["source"],
+                        "line": bad["line"],
+                        "severity": "error",
+                        "id": "rejected-row",
+                        "message": f"{bad['column']}: {bad['reason']}"
+                        if bad["column"]
+                        else bad["reason"],
+                        "patient_id": None,
+                        "date": None,
+                        "code": None,
+                        "hint": "Fix the row in the export and run again.",
+                    }
+                )
             continue
-        claim = item.claim
-        for finding in claim.findings:
+        for found in item.findings.iter_rows(named=True):
             sink.add(
                 {
-                    "source": claim.visit.source,
-                    "line": claim.line_for(finding),
-                    "severity": finding.severity.value,
-                    "id": finding.id,
-                    "message": finding.message,
-                    "patient_id": claim.visit.patient,
-                    "date": claim.visit.date.isoformat(),
-                    "code": finding.code,
-                    "hint": finding.hint,
+                    "source": found["source"],
+                    "line": found["line"],
+                    "severity": found["severity"],
+                    "id": found["id"],
+                    "message": found["message"],
+                    "patient_id": found["patient_id"],
+                    "date": found["date"].isoformat(),
+                    "code": found["code"],
+                    "hint": found["hint"] or hints.get(found["id"], ""),
                 }
             )
 

@@ -75,7 +75,7 @@ def bill(rows: pl.DataFrame, settings: Settings, state: State, *, tables: bool =
     from cognibill.rules import coding, practice
     from cognibill.rules.across_visits import History, check_history
     from cognibill.rules.plan_of_care import check_plan
-    from cognibill.rules.visit_facts import RULES as VISIT_RULES
+    from cognibill.rules.visit_facts import check_date, check_diagnoses, check_telehealth
 
     group = pl.col("visit_line") if tables else pl.lit(None, dtype=pl.Int64)
     grouped = form_visits(
@@ -88,14 +88,15 @@ def bill(rows: pl.DataFrame, settings: Settings, state: State, *, tables: bool =
     rules = _rules(visits, settings)
     values = _unit_values(services.services, visits, settings)
     units = allocate(services.services, rules, values)
-    billed = units.lines.filter(pl.col("units") > 0)
     modifiers, modifier_findings = practice.line_modifiers(
-        services.services, visits, settings.payers, billed
+        services.services, visits, settings.payers, units.lines
     )
-    billed = billed.drop("modifiers").join(
+    every = units.lines.drop("modifiers").join(
         modifiers, on=["visit", "service"], how="left", maintain_order="left"
     )
-    batch = Batch(visits, services.services, billed, settings.payers, settings.today)
+    # The rules read every line (a 0-unit line tells which services competed for a unit).
+    batch = Batch(visits, services.services, every, settings.payers, settings.today)
+    billed = every.filter(pl.col("units") > 0)
     if state.history is None:
         state.history = History()
     history, state.history = check_history(batch, state.history)
@@ -105,10 +106,15 @@ def bill(rows: pl.DataFrame, settings: Settings, state: State, *, tables: bool =
         services.findings,
         units.findings,
         modifier_findings,
-        *(rule(batch) for rule in coding.RULES),
+        *(
+            rule(batch)
+            for rule in (coding.RULES if values is None else coding.priced_rules(values))
+        ),
         *(rule(batch) for rule in practice.RULES),
         check_plan(batch, services.flags),
-        *(rule(batch) for rule in VISIT_RULES),
+        check_telehealth(batch),
+        check_diagnoses(batch),
+        check_date(batch),
         history,
     ]
     billed = billed.with_columns(pl.int_range(pl.len()).over("visit").alias("n"))
@@ -121,7 +127,11 @@ def bill(rows: pl.DataFrame, settings: Settings, state: State, *, tables: bool =
         found.append(kx)
     findings = _sorted(pl.concat([conform(f, FINDINGS) for f in found]), settings.ignore)
     lines = _claim_lines(grouped.rows, visits, billed, units.totals, findings, settings)
-    return Billed(lines, _check_rows(findings, grouped.rows, visits), _visit_sums(lines))
+    sums = _visit_sums(lines)
+    if settings.pricer is not None:
+        versions = settings.pricer.data_versions(visits)
+        sums = sums.join(versions, on="visit", how="left", maintain_order="left")
+    return Billed(lines, _check_rows(findings, grouped.rows, visits), sums)
 
 
 def _payers(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -110,6 +110,8 @@ class Summary:
             self.findings[severity] += count
         for name in self.cents:
             self.cents[name] += int(sums.get_column(name).sum())
+        if "data_version" in sums.columns:
+            self.data_versions.update(sums.get_column("data_version").drop_nulls().unique())
 
     def to_dict(self) -> dict[str, object]:
         def money(name: str) -> str | dict[str, str] | None:
@@ -172,6 +174,8 @@ class ClaimRun:
         self._reader: Any = None
         self._buffer = options.unsorted
         self._replays: dict[str, Any] = {}
+        self.on_progress: Callable[[int, int], None] | None = None
+        """Called with (bytes read, bytes in all) as each part of an export is read."""
 
     # -- settings --------------------------------------------------------------------------
 
@@ -306,7 +310,7 @@ class ClaimRun:
         stream = replay.stream()
         if self._buffer:
             replay.forget()
-        return stream  # type: ignore[no-any-return]
+        return stream
 
     def _toml(self, source: str, stream: IO[bytes] | None, state: State) -> Iterator[Billed]:
         from cognibill.inputs.sessions import session_rows
@@ -346,6 +350,7 @@ class ClaimRun:
             read_before = self.summary.rows_read
             rejected_before = self.summary.rows_rejected
             for chunk in reader:
+                self._progressed(reader)
                 self.summary.rows_read = read_before + reader.rows_read
                 self.summary.rows_rejected = rejected_before + reader.rows_rejected
                 if chunk.rejected.height:
@@ -364,21 +369,24 @@ class ClaimRun:
         finally:
             self._reader = None
 
+    def _progressed(self, reader: Any) -> None:
+        where = None if self.on_progress is None else self.progress()
+        if where is not None and self.on_progress is not None:
+            self.on_progress(*where)
+
     def _bill(self, rows: pl.DataFrame, state: State, seen: _Seen, name: str) -> Billed:
         if not self._buffer:
             seen.check(rows, name)
         billed = bill(rows, self._settings, state)
         self.summary.add(billed)
-        if self._settings.pricer is not None:
-            self.summary.data_versions.update(self._settings.pricer.data_versions(billed))
         return billed
 
 
 def _cut(rows: pl.DataFrame) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
     """``rows`` split after the last change of date: (whole days, the rest)."""
     dates = rows.get_column("date")
-    changes = (dates != dates.shift(1)).arg_true()
-    if changes.len() < 2:
+    changes = (dates != dates.shift(1)).arg_true()  # the first row compares with null: never
+    if changes.len() == 0:
         return None, rows
     at = int(changes[-1])
     return rows.slice(0, at), rows.slice(at)
@@ -398,7 +406,8 @@ class _Seen:
                 .filter(pl.col("date") <= pl.col("_latest"))
             )
             if back.height:
-                line = int(back.get_column("line").min() or 0)
+                first = back.get_column("line").min()
+                line = first if isinstance(first, int) else None
                 raise OutOfOrder(
                     name,
                     "the rows of one visit are not together: this row belongs to a visit "

@@ -12,7 +12,9 @@ from rich.text import Text
 from cognibill.findings import Severity
 
 if TYPE_CHECKING:
-    from cognibill.pipeline import Claimed, Rejected, Summary
+    import polars as pl
+
+    from cognibill.engine.run import Summary
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -32,30 +34,41 @@ class ClaimTable:
 
     def __init__(self, limit: int = TABLE_VISITS) -> None:
         self.limit = limit
-        self.shown: list[Claimed] = []
-        self.rejected: list[Rejected] = []
+        self.lines: list[dict[str, Any]] = []
+        self.findings: list[dict[str, Any]] = []
+        self.visits = 0
+        self.rejected: list[dict[str, Any]] = []
         self.more_visits = 0
         self.more_findings: dict[tuple[str, str], int] = {}
         """(severity, rule id) -> findings of the visits not shown."""
 
-    def add(self, item: Claimed) -> None:
-        """Keep a visit whole while there is room, else count it and its findings by rule."""
-        if len(self.shown) < self.limit:
-            self.shown.append(item)
-            return
-        self.more_visits += 1
-        counts = self.more_findings
-        for f in item.claim.findings:
-            key = (f.severity.value, f.id)
-            counts[key] = counts.get(key, 0) + 1
+    def add(self, lines: pl.DataFrame, findings: pl.DataFrame) -> None:
+        """Keep visits whole while there is room; count the rest and their findings by rule."""
+        import polars as pl
+
+        from cognibill.outputs.claims import json_rows
+
+        ids = lines.get_column("visit").unique(maintain_order=True)
+        room = max(self.limit - self.visits, 0)
+        shown, rest = ids.head(room), ids.slice(room)
+        if shown.len():
+            keep = pl.col("visit").is_in(shown.implode())
+            kept = lines.filter(keep)
+            for visit, row in zip(kept.get_column("visit"), json_rows(kept), strict=True):
+                self.lines.append({**row, "visit": visit})
+            self.findings.extend(findings.filter(keep).iter_rows(named=True))
+            self.visits += shown.len()
+        if rest.len():
+            self.more_visits += rest.len()
+            others = findings.filter(pl.col("visit").is_in(rest.implode()))
+            for severity, rule_id, count in others.group_by("severity", "id").len().iter_rows():
+                key = (severity, rule_id)
+                self.more_findings[key] = self.more_findings.get(key, 0) + count
 
 
 def render_claims(stream: IO[str], table: ClaimTable, summary: Summary) -> None:
     """One table of the claim lines kept, then their findings and the rejected rows; for a
     larger run, the number of visits not shown and their findings by rule."""
-    from cognibill.pipeline import claim_rows
-
-    items = table.shown
     # A file or a pipe gets a wide table (one line per claim line) unless COLUMNS says otherwise.
     wide = not stream.isatty() and "COLUMNS" not in os.environ
     console = Console(file=stream, highlight=False, soft_wrap=False, width=130 if wide else None)
@@ -72,42 +85,44 @@ def render_claims(stream: IO[str], table: ClaimTable, summary: Summary) -> None:
     ):
         lines.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     lines.add_column("Findings", overflow="fold")
-    for item in items:
-        for i, row in enumerate(claim_rows(item)):
-            first = i == 0
-            lines.add_row(
-                row["patient_id"] if first else "",
-                row["date"] if first else "",
-                (row["payer"] or "") if first else "",
-                row["code"],
-                str(row["units"]),
-                str(row["minutes"]),
-                " ".join(row["modifiers"]),
-                _money(row["allowed"]),
-                _finding_ids(row["findings"]),
-            )
+    last = None
+    for row in table.lines:
+        first = row["visit"] != last
+        if first and last is not None:
+            lines.add_section()
+        last = row["visit"]
+        lines.add_row(
+            row["patient_id"] if first else "",
+            row["date"] if first else "",
+            (row["payer"] or "") if first else "",
+            row["code"],
+            str(row["units"]),
+            str(row["minutes"]),
+            " ".join(row["modifiers"]),
+            _money(row["allowed"]),
+            _finding_ids(row["findings"]),
+        )
+    if last is not None:
         lines.add_section()
     console.print(lines)
     console.print(Text(f"Visit key: {summary.visit_key}"))
     if table.more_visits:
         console.print(
             Text(
-                f"The first {len(items):,} of {len(items) + table.more_visits:,} visits are "
+                f"The first {table.visits:,} of {table.visits + table.more_visits:,} visits are "
                 "shown; --format csv|json|ndjson gives every line.",
                 style="bold",
             )
         )
-    findings = [(item, f) for item in items for f in item.claim.findings]
-    if findings:
+    if table.findings:
         console.print(Text("Findings", style="bold"))
-        for item, f in findings:
-            claim = item.claim
-            where = f"{claim.visit.source}:{claim.line_for(f)}"
+        for f in table.findings:
+            where = f"{f['source']}:{f['line']}"
             console.print(
                 Text.assemble(
                     f"{where}: ",
-                    (f.severity.value, _STYLE[f.severity.value]),
-                    f"[{f.id}]: {f.message}",
+                    (f["severity"], _STYLE[f["severity"]]),
+                    f"[{f['id']}]: {f['message']}",
                 )
             )
     if table.more_findings:
@@ -121,8 +136,8 @@ def render_claims(stream: IO[str], table: ClaimTable, summary: Summary) -> None:
     if rejected:
         console.print(Text(f"Rejected rows ({len(rejected)})", style="bold"))
         for bad in rejected[:TABLE_REJECTED]:
-            column = f"{bad.column}: " if bad.column else ""
-            console.print(Text(f"{bad.source}:{bad.line}: {column}{bad.reason}"))
+            column = f"{bad['column']}: " if bad["column"] else ""
+            console.print(Text(f"{bad['source']}:{bad['line']}: {column}{bad['reason']}"))
         if len(rejected) > TABLE_REJECTED:
             console.print(
                 Text(f"... and {len(rejected) - TABLE_REJECTED:,} more (--errors PATH lists all)")

@@ -31,6 +31,12 @@ class Rule:
     severity_note: str = ""
     engine: bool = False
     """Emitted by the units engine rather than by ``cognibill.rules``."""
+    variants: tuple[tuple[str, str], ...] = ()
+    """Hints for particular cases, by name (``hint_for``): a finding says the one that fits."""
+
+    def hint_for(self, case: str) -> str:
+        """The hint of a named case (see ``variants``)."""
+        return dict(self.variants)[case]
 
     def to_dict(self) -> dict[str, str | bool]:
         return {
@@ -126,12 +132,13 @@ _RULES: tuple[Rule, ...] = (
         ),
         "error when more units are billed than the minutes support; warning when fewer "
         "(with the money left behind when fees are known).",
+        variants=(("fewer", "Bill the units the minutes support (RULES.md §7)."),),
     ),
     Rule(
         "below-minimum",
         _W,
         "A timed service that earned no unit.",
-        "Document the minutes anyway; 8 minutes are needed for a unit of a code on its own.",
+        "Document the minutes anyway; bill no unit for this code.",
         "RULES.md §1",
         _example(
             "",
@@ -140,12 +147,13 @@ _RULES: tuple[Rule, ...] = (
         ),
         "info when its minutes still counted toward the CMS visit total, warning otherwise.",
         engine=True,
+        variants=(("alone", "8 minutes are needed for a unit."),),
     ),
     Rule(
         "unit-tie",
         _I,
         "Services with equal leftover minutes competed for the last unit.",
-        "Either code may bill the unit; switch it if your documentation favours another.",
+        "Either code may bill the unit; switch if your documentation favours another.",
         "RULES.md §2",
         _example(
             'provider = { id = "1528060837", discipline = "pt" }',
@@ -393,7 +401,7 @@ _RULES: tuple[Rule, ...] = (
         _W,
         "A Medicare line past the patient's yearly therapy threshold (PT+SLP together, OT "
         "apart), counted on allowed amounts across the input: KX is added.",
-        "Bill it with KX only when the documentation shows the therapy is medically necessary.",
+        "Bill KX only when the notes show the therapy is medically necessary.",
         "RULES.md §6",
         "A patient whose PT+SLP allowed amounts in 2026 pass $2,480 within the input:\n"
         "# -> warning[kx-threshold]: P-1001 2026 PT+SLP therapy reaches $2,495.12, past the "
@@ -405,7 +413,7 @@ _RULES: tuple[Rule, ...] = (
         _I,
         "A Medicare patient's yearly therapy total past $3,000: claims may be picked for "
         "targeted medical review.",
-        "Make sure the notes support medical necessity; nothing to change on the claim.",
+        "Make sure the notes support medical necessity.",
         "RULES.md §6",
         "A patient whose PT+SLP allowed amounts in 2026 pass $3,000 within the input:\n"
         "# -> info[medical-review-threshold]: P-1001 2026 PT+SLP therapy reaches $3,010.40 ...",
@@ -425,7 +433,7 @@ _RULES: tuple[Rule, ...] = (
         _I,
         "A visit whose payer has no profile: it is checked and priced as --payer, else as "
         "commercial.",
-        "Add a profile with that id (cognibill payers init) or choose the default with --payer.",
+        "Add a profile with this id (cognibill payers init), or pass --payer.",
         "RULES.md §8",
         'A visit with payer = "acme-health" and no profile of that id:\n'
         "# -> info[payer-fallback]: payer 'acme-health' has no profile: checked and priced as "
