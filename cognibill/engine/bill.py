@@ -9,18 +9,18 @@ run (payers, options, fee tables) in :class:`Settings`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import polars as pl
 
+from cognibill.engine.assemble import check_rows, claim_lines, sorted_findings, visit_sums
 from cognibill.engine.frames import FINDINGS, VISITS, Batch, conform, empty
 from cognibill.engine.thresholds import Thresholds, Totals, apply_thresholds
 from cognibill.engine.visits import form_visits
-from cognibill.outputs.claims import CLAIM_LINE
-
-SEVERITY_RANK = {"error": 2, "warning": 1, "info": 0}
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ class State:
     history: Any = None
     payer_names: dict[str | None, tuple[str, str | None]] = field(default_factory=dict)
     """Payer name as given -> (profile id, the payer-fallback message or None)."""
+    timings: dict[str, float] | None = None
+    """Seconds per stage when a dict (``benchmarks/batch.py --stages``)."""
 
 
 class Billed(NamedTuple):
@@ -77,61 +79,83 @@ def bill(rows: pl.DataFrame, settings: Settings, state: State, *, tables: bool =
     from cognibill.rules.plan_of_care import check_plan
     from cognibill.rules.visit_facts import check_date, check_diagnoses, check_telehealth
 
-    group = pl.col("visit_line") if tables else pl.lit(None, dtype=pl.Int64)
-    grouped = form_visits(
-        rows.with_columns(group.alias("_group")), ("_group", *settings.key), state.next_visit
-    )
-    state.next_visit += grouped.visits.height
-    visits, fallback = _payers(grouped.visits, settings, state)
-    kept = grouped.rows.filter(pl.col("code").is_not_null())
-    services = build_services(kept, visits)
-    rules = _rules(visits, settings)
-    values = _unit_values(services.services, visits, settings)
-    units = allocate(services.services, rules, values)
-    modifiers, modifier_findings = practice.line_modifiers(
-        services.services, visits, settings.payers, units.lines
-    )
-    every = units.lines.drop("modifiers").join(
-        modifiers, on=["visit", "service"], how="left", maintain_order="left"
-    )
+    timed = _Timer(state.timings)
+    with timed("visits"):
+        group = pl.col("visit_line") if tables else pl.lit(None, dtype=pl.Int64)
+        grouped = form_visits(
+            rows.with_columns(group.alias("_group")), ("_group", *settings.key), state.next_visit
+        )
+        state.next_visit += grouped.visits.height
+        visits, fallback = _payers(grouped.visits, settings, state)
+    with timed("services"):
+        kept = grouped.rows.filter(pl.col("code").is_not_null())
+        services = build_services(kept, visits)
+    with timed("unit values"):
+        values = _unit_values(services.services, visits, settings)
+    with timed("units"):
+        units = allocate(services.services, visits.select("visit", "rule"), values)
+    with timed("modifiers"):
+        modifiers, modifier_findings = practice.line_modifiers(
+            services.services, visits, settings.payers, units.lines
+        )
+        every = units.lines.drop("modifiers").join(
+            modifiers, on=["visit", "service"], how="left", maintain_order="left"
+        )
     # The rules read every line (a 0-unit line tells which services competed for a unit).
     batch = Batch(visits, services.services, every, settings.payers, settings.today)
-    billed = every.filter(pl.col("units") > 0)
-    if state.history is None:
-        state.history = History()
-    history, state.history = check_history(batch, state.history)
-    found = [
-        grouped.findings,
-        fallback,
-        services.findings,
-        units.findings,
-        modifier_findings,
-        *(
-            rule(batch)
-            for rule in (coding.RULES if values is None else coding.priced_rules(values))
-        ),
-        *(rule(batch) for rule in practice.RULES),
-        check_plan(batch, services.flags),
-        check_telehealth(batch),
-        check_diagnoses(batch),
-        check_date(batch),
-        history,
-    ]
-    billed = billed.with_columns(pl.int_range(pl.len()).over("visit").alias("n"))
-    billed = _priced(billed, visits, settings)
-    if settings.limits is not None and settings.pricer is not None:
-        tracked = {i for i, p in settings.payers.items() if p.tracks_kx}
-        billed, kx, state.totals = apply_thresholds(
-            billed, visits, tracked, settings.limits, state.totals
+    found = [grouped.findings, fallback, services.findings, units.findings, modifier_findings]
+    with timed("rules"):
+        coded = coding.RULES if values is None else coding.priced_rules(values)
+        for rule in (*coded, *practice.RULES):
+            found.append(rule(batch))
+        found.append(check_plan(batch, services.flags))
+        for check in (check_telehealth, check_diagnoses, check_date):
+            found.append(check(batch))
+    with timed("across visits"):
+        if state.history is None:
+            state.history = History()
+        history, state.history = check_history(batch, state.history)
+        found.append(history)
+    with timed("money"):
+        billed = every.filter(pl.col("units") > 0)
+        billed = billed.with_columns(pl.int_range(pl.len()).over("visit").alias("n"))
+        billed = _priced(billed, visits, settings)
+    with timed("thresholds"):
+        if settings.limits is not None and settings.pricer is not None:
+            tracked = {i for i, p in settings.payers.items() if p.tracks_kx}
+            billed, kx, state.totals = apply_thresholds(
+                billed, visits, tracked, settings.limits, state.totals
+            )
+            found.append(kx)
+    with timed("claim lines"):
+        findings = sorted_findings(
+            pl.concat([conform(f, FINDINGS) for f in found]), settings.ignore
         )
-        found.append(kx)
-    findings = _sorted(pl.concat([conform(f, FINDINGS) for f in found]), settings.ignore)
-    lines = _claim_lines(grouped.rows, visits, billed, units.totals, findings, settings)
-    sums = _visit_sums(lines)
-    if settings.pricer is not None:
-        versions = settings.pricer.data_versions(visits)
-        sums = sums.join(versions, on="visit", how="left", maintain_order="left")
-    return Billed(lines, _check_rows(findings, grouped.rows, visits), sums)
+        lines = claim_lines(
+            grouped.rows, visits, billed, units.totals, findings, settings.visit_key
+        )
+        sums = visit_sums(lines)
+        if settings.pricer is not None:
+            versions = settings.pricer.data_versions(visits)
+            sums = sums.join(versions, on="visit", how="left", maintain_order="left")
+        checks = check_rows(findings, grouped.rows, visits)
+    return Billed(lines, checks, sums)
+
+
+class _Timer:
+    """Seconds per stage, added into ``timings`` when it is a dict (benchmarks), else nothing."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        if self.timings is None:
+            yield
+            return
+        start = time.perf_counter()
+        yield
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 
 
 def _payers(
@@ -183,10 +207,6 @@ def _payer_of(named: str | None, settings: Settings) -> tuple[str, str | None]:
     )
 
 
-def _rules(visits: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    return visits.select("visit", "rule")
-
-
 def _unit_values(
     services: pl.DataFrame, visits: pl.DataFrame, settings: Settings
 ) -> pl.DataFrame | None:
@@ -212,157 +232,6 @@ def _priced(billed: pl.DataFrame, visits: pl.DataFrame, settings: Settings) -> p
     ask = billed.drop(money, strict=False).with_columns(assistant.alias("assistant"))
     priced = settings.pricer.price(ask, visits)
     return priced.drop("assistant")  # type: ignore[no-any-return]
-
-
-def _sorted(findings: pl.DataFrame, ignore: frozenset[str]) -> pl.DataFrame:
-    """Findings without the ignored ids, by visit, errors first, then by rule id (stable)."""
-    if ignore:
-        findings = findings.filter(~pl.col("id").is_in(sorted(ignore)))
-    rank = pl.col("severity").replace_strict(SEVERITY_RANK, return_dtype=pl.Int8)
-    return (
-        findings.with_columns(rank.alias("_rank"))
-        .sort(["visit", "_rank", "id"], descending=[False, True, False], maintain_order=True)
-        .drop("_rank")
-    )
-
-
-def _claim_lines(
-    rows: pl.DataFrame,
-    visits: pl.DataFrame,
-    billed: pl.DataFrame,
-    totals: pl.DataFrame,
-    findings: pl.DataFrame,
-    settings: Settings,
-) -> pl.DataFrame:
-    """The output lines: the billed lines of each visit, or one 0-unit line for a visit with
-    none; each finding on the first line of its code, else on the visit's first line."""
-    placeholder = (
-        rows.group_by("visit", maintain_order=True)
-        .agg(pl.col("code").first().fill_null(""), pl.col("minutes").sum().cast(pl.Int32))
-        .join(billed.select("visit").unique(), on="visit", how="anti")
-        .with_columns(pl.lit(0, dtype=pl.Int32).alias("units"), pl.lit(0).alias("n"))
-    )
-    out = pl.concat([billed, placeholder], how="diagonal_relaxed").sort(
-        "visit", "n", maintain_order=True
-    )
-    out = out.with_columns(pl.col("modifiers").fill_null(pl.lit([], dtype=pl.List(pl.String))))
-    placed = _placed(findings, out)
-    units = billed.group_by("visit").agg(pl.col("units").sum().cast(pl.Int32).alias("visit_units"))
-    info = visits.join(totals.select("visit", "total_timed_minutes"), on="visit", how="left")
-    full = (
-        out.join(info, on="visit", how="left", maintain_order="left")
-        .join(units, on="visit", how="left", maintain_order="left")
-        .join(placed, on=["visit", "n"], how="left", maintain_order="left")
-        .with_columns(
-            pl.col("visit_units").fill_null(0),
-            pl.col("total_timed_minutes").fill_null(0),
-            pl.col("findings").fill_null(pl.lit([], dtype=pl.List(_finding_dtype()))),
-            pl.lit(settings.visit_key).alias("visit_key"),
-        )
-    )
-    renamed = full.rename(
-        {
-            "visit_line": "line",
-            "patient": "patient_id",
-            "payer": "payer_named",
-            "payer_id": "payer",
-            "payer_lo": "payer_pays_lo",
-            "payer_hi": "payer_pays_hi",
-            "patient_lo": "patient_owes_lo",
-            "patient_hi": "patient_owes_hi",
-        }
-    )
-    return renamed.select("visit", *(pl.col(n).cast(t) for n, t in CLAIM_LINE.items()))
-
-
-def _finding_dtype() -> pl.DataType:
-    from cognibill.outputs.claims import FINDING
-
-    return FINDING
-
-
-def _placed(findings: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
-    """``[visit, n, findings]``: each visit's findings as a list on the line they belong to."""
-    if findings.is_empty():
-        return pl.DataFrame(
-            schema={"visit": pl.UInt32, "n": pl.Int64, "findings": pl.List(_finding_dtype())}
-        )
-    from cognibill.rules.catalogue import RULES
-
-    hints = pl.DataFrame(
-        {
-            "id": list(RULES),
-            "_hint": [r.hint for r in RULES.values()],
-            "source": [r.source for r in RULES.values()],
-        }
-    )
-    numbered = findings.with_row_index("_f")
-    codes = numbered.select("_f", "visit", pl.col("code").str.split("/").alias("_code")).explode(
-        "_code"
-    )
-    first = (
-        codes.join(
-            lines.select("visit", pl.col("code").alias("_code"), "n"),
-            on=["visit", "_code"],
-            how="inner",
-        )
-        .group_by("_f")
-        .agg(pl.col("n").min())
-    )
-    placed = (
-        numbered.join(first, on="_f", how="left", maintain_order="left")
-        .with_columns(pl.col("n").fill_null(0))
-        .join(hints, on="id", how="left", maintain_order="left")
-        .with_columns(pl.coalesce("hint", "_hint").alias("hint"))
-        .sort("_f")
-    )
-    return placed.group_by("visit", "n", maintain_order=True).agg(
-        pl.struct("id", "severity", "message", "hint", "source", "code").alias("findings")
-    )
-
-
-def _check_rows(findings: pl.DataFrame, rows: pl.DataFrame, visits: pl.DataFrame) -> pl.DataFrame:
-    """``check``'s rows: each finding at its code's first input line, else the visit's."""
-    if findings.is_empty():
-        return findings.with_columns(
-            pl.lit(None, dtype=pl.String).alias("source"),
-            pl.lit(None, dtype=pl.String).alias("patient_id"),
-            pl.lit(None, dtype=pl.Date).alias("date"),
-        )
-    numbered = findings.with_row_index("_f")
-    codes = numbered.select("_f", "visit", pl.col("code").str.split("/").alias("code")).explode(
-        "code"
-    )
-    lines = rows.filter(pl.col("line").is_not_null()).select(
-        "visit", "code", pl.col("line").alias("_line"), "row"
-    )
-    first = (
-        codes.join(lines, on=["visit", "code"], how="inner")
-        .sort("row")
-        .group_by("_f")
-        .agg(pl.col("_line").first())
-    )
-    info = visits.select(
-        "visit", "source", "visit_line", pl.col("patient").alias("patient_id"), "date"
-    )
-    return (
-        numbered.join(first, on="_f", how="left", maintain_order="left")
-        .join(info, on="visit", how="left", maintain_order="left")
-        .with_columns(pl.coalesce("_line", "visit_line").alias("line"))
-        .sort("_f")
-        .drop("_f", "_line", "visit_line")
-    )
-
-
-def _visit_sums(lines: pl.DataFrame) -> pl.DataFrame:
-    """Per visit: billable lines, units and money, for the run's summary."""
-    money = [pl.col(c).sum().alias(c) for c in CLAIM_LINE if c.endswith(("_lo", "_hi"))]
-    return lines.group_by("visit", maintain_order=True).agg(
-        (pl.col("units") > 0).sum().alias("lines"),
-        pl.col("units").sum().alias("units"),
-        *money,
-        pl.col("allowed_lo").is_not_null().any().alias("priced"),
-    )
 
 
 def empty_findings() -> pl.DataFrame:

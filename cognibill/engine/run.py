@@ -174,6 +174,8 @@ class ClaimRun:
         self._reader: Any = None
         self._buffer = options.unsorted
         self._replays: dict[str, Any] = {}
+        self.timings: dict[str, float] | None = None
+        """Seconds per stage, when set to a dict before the run (benchmarks)."""
         self.on_progress: Callable[[int, int], None] | None = None
         """Called with (bytes read, bytes in all) as each part of an export is read."""
 
@@ -264,7 +266,7 @@ class ClaimRun:
         self._reader = None
 
     def _run(self) -> Iterator[Billed | Rejected]:
-        state = State()
+        state = State(timings=self.timings)
         for source in self.sources:
             yield from self._source(source, state)
 
