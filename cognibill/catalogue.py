@@ -74,14 +74,39 @@ class Catalogue:
         return self._codes[code]
 
     def suggest(self, code: str, limit: int = 3) -> list[str]:
-        """Near misses for an unknown code ("92129" -> 97129), best first.
+        """Near misses for an unknown code ("92129" -> 97129), best first: the one "did you
+        mean" of every input (entries, session files, exports).
 
-        Transposed or single wrong digits are caught by the similarity ratio; live codes first.
+        Live codes similar by difflib's ratio are the candidates; they are ranked by edit
+        distance counting a swap of neighbouring characters as one edit, because the typos seen
+        in print are one wrong digit (92129) or two swapped digits (91730) (RULES.md §5).
         """
         import difflib
 
+        wanted = code.strip().upper()
         live = [c for c, info in self._codes.items() if info.deleted_on is None]
-        return difflib.get_close_matches(code.strip().upper(), live, n=limit, cutoff=0.75)
+        candidates = difflib.get_close_matches(wanted, live, n=5, cutoff=0.75)
+        ranked = sorted(
+            enumerate(candidates), key=lambda ic: (_edit_distance(wanted, ic[1]), ic[0])
+        )
+        return [c for _, c in ranked[:limit]]
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance (Levenshtein plus adjacent transpositions)."""
+    rows = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        rows[i][0] = i
+    for j in range(len(b) + 1):
+        rows[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            best = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                best = min(best, rows[i - 2][j - 2] + 1)
+            rows[i][j] = best
+    return rows[len(a)][len(b)]
 
 
 def _parse(raw: dict[str, Any]) -> dict[str, CodeInfo]:

@@ -61,8 +61,15 @@ EXAMPLE_PAYERS = {
 
 
 def test_the_catalogue_holds_every_rule_of_the_issue_plus_invalid_minutes() -> None:
-    """Plus the two money thresholds of the fees issue (RULES.md §6), raised by the batch."""
-    batch = {"kx-threshold", "medical-review-threshold", "payer-fallback", "visit-field-conflict"}
+    """Plus the two money thresholds of the fees issue (RULES.md §6), raised by the batch, and
+    the rows an input could not give (rejected-row, RULES.md §11)."""
+    batch = {
+        "kx-threshold",
+        "medical-review-threshold",
+        "payer-fallback",
+        "visit-field-conflict",
+        "rejected-row",
+    }
     assert set(RULES) == ISSUE_RULES | {"invalid-minutes"} | batch
     assert [r.id for r in all_rules()] == list(RULES)
 
@@ -107,6 +114,7 @@ def test_the_only_examples_that_are_not_session_snippets_span_many_visits() -> N
         "kx-threshold",
         "medical-review-threshold",
         "visit-field-conflict",
+        "rejected-row",
         "payer-fallback",
     ]
 

@@ -474,7 +474,7 @@ def _check_findings(run: ClaimRun, sink: _FindingSink, quiet: bool) -> None:
                         "patient_id": None,
                         "date": None,
                         "code": None,
-                        "hint": "Fix the row in the export and run again.",
+                        "hint": hints["rejected-row"],
                     }
                 )
             continue

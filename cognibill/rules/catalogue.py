@@ -427,6 +427,23 @@ _RULES: tuple[Rule, ...] = (
         "RULES.md §2",
         "Two rows of P-1 on 2026-03-02 by one provider, one with Payer medicare, one commercial:\n"
         "# -> warning[visit-field-conflict]: payer differs between the rows of one visit ...",
+        variants=(
+            (
+                "key field",
+                "correct the export, or add {field} to --visit-key to bill the rows as separate "
+                "visits",
+            ),
+            ("other field", "correct the export so that one visit has one value"),
+        ),
+    ),
+    Rule(
+        "rejected-row",
+        _E,
+        "An input row that could not be read (a bad date, code or minutes): it is in no claim.",
+        "Fix the row in the export and run again.",
+        "RULES.md §11",
+        "A row of an export whose Duration is 'thirty':\n"
+        "# -> error[rejected-row]: Duration: 'thirty' is not a number of minutes",
     ),
     Rule(
         "payer-fallback",

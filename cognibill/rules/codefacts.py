@@ -84,30 +84,6 @@ def lookup(code: str) -> CodeFacts | None:
 
 @lru_cache(maxsize=1024)
 def suggest_codes(code: str) -> tuple[str, ...]:
-    """Near misses for an unknown code, best first: ``92129`` -> 97129, ``91730`` -> 97130.
-
-    The catalogue's similarity ratio finds the candidates; they are ranked again by edit
-    distance counting a swap of neighbouring characters as one edit, because the typos seen in
-    print are one wrong digit (92129) or two swapped digits (91730).
-    """
-    wanted = code.strip().upper()
-    candidates = load_catalogue().suggest(wanted, limit=5)
-    ranked = sorted(enumerate(candidates), key=lambda ic: (_edit_distance(wanted, ic[1]), ic[0]))
-    return tuple(c for _, c in ranked[:3])
-
-
-def _edit_distance(a: str, b: str) -> int:
-    """Optimal string alignment distance (Levenshtein plus adjacent transpositions)."""
-    rows = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
-    for i in range(len(a) + 1):
-        rows[i][0] = i
-    for j in range(len(b) + 1):
-        rows[0][j] = j
-    for i in range(1, len(a) + 1):
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            best = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                best = min(best, rows[i - 2][j - 2] + 1)
-            rows[i][j] = best
-    return rows[len(a)][len(b)]
+    """Near misses for an unknown code, best first (``Catalogue.suggest``, the one "did you
+    mean")."""
+    return tuple(load_catalogue().suggest(code))
