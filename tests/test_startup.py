@@ -17,7 +17,7 @@ try:
 except SystemExit:
     pass
 watch = ("pydantic", "tomli_w", "cognibill.readers", "cognibill.rules", "cognibill.template",
-         "cognibill.pipeline")
+         "cognibill.pipeline", "polars")
 heavy = [m for m in watch if m in sys.modules]
 sys.stderr.write(json.dumps({"heavy": heavy, "catalogue": load_catalogue.cache_info().currsize}))
 """

@@ -170,7 +170,7 @@ class ClaimRun:
                 input_kind(source, options.input_kind)
         if self.sources.count(STDIN) > 1:
             raise EntryError("stdin (-) can be read only once")
-        self._settings = self._make_settings()
+        self._settings = make_settings(options)
         self._reader: Any = None
         self._buffer = options.unsorted
         self._replays: dict[str, Any] = {}
@@ -178,42 +178,6 @@ class ClaimRun:
         """Seconds per stage, when set to a dict before the run (benchmarks)."""
         self.on_progress: Callable[[int, int], None] | None = None
         """Called with (bytes read, bytes in all) as each part of an export is read."""
-
-    # -- settings --------------------------------------------------------------------------
-
-    def _make_settings(self) -> Settings:
-        from cognibill.payers import get_payer, load_payers
-
-        options = self.options
-        payers = dict(load_payers(options.payers_file))
-        default = (options.payer or "medicare").strip().lower()
-        if default not in payers:
-            get_payer(default, options.payers_file)  # raises with the known ids
-        pricer = None
-        limits = None
-        if options.estimate:
-            from cognibill.engine.thresholds import Thresholds
-            from cognibill.fees.kernel import Pricer
-
-            pricer = Pricer(
-                payers,
-                facility=options.facility,
-                locality=options.locality,
-                participating=options.participating,
-            )
-            limits = Thresholds.load()
-        return Settings(
-            key=options.visit_key,
-            visit_key=self.summary.visit_key,
-            payers=payers,
-            default_payer=default,
-            payer_given=options.payer is not None,
-            rule=options.rule,
-            ignore=options.ignore,
-            today=options.today,
-            pricer=pricer,
-            limits=limits,
-        )
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -382,6 +346,41 @@ class ClaimRun:
         billed = bill(rows, self._settings, state)
         self.summary.add(billed)
         return billed
+
+
+def make_settings(options: RunOptions) -> Settings:
+    """What every batch of a run is billed with: payer profiles, pricer, thresholds."""
+    from cognibill.payers import get_payer, load_payers
+
+    payers = dict(load_payers(options.payers_file))
+    default = (options.payer or "medicare").strip().lower()
+    if default not in payers:
+        get_payer(default, options.payers_file)  # raises with the known ids
+    pricer = None
+    limits = None
+    if options.estimate:
+        from cognibill.engine.thresholds import Thresholds
+        from cognibill.fees.kernel import Pricer
+
+        pricer = Pricer(
+            payers,
+            facility=options.facility,
+            locality=options.locality,
+            participating=options.participating,
+        )
+        limits = Thresholds.load()
+    return Settings(
+        key=options.visit_key,
+        visit_key=describe_visit_key(options.visit_key),
+        payers=payers,
+        default_payer=default,
+        payer_given=options.payer is not None,
+        rule=options.rule,
+        ignore=options.ignore,
+        today=options.today,
+        pricer=pricer,
+        limits=limits,
+    )
 
 
 def _cut(rows: pl.DataFrame) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
