@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
-from cognibill.pipeline import Claimed, ClaimOptions, ClaimRun
+import cognibill
 
 
 def _export(tmp_path: Path, visits: int, payer: str = "medicare", discipline: str = "SLP") -> str:
@@ -21,12 +23,23 @@ def _export(tmp_path: Path, visits: int, payer: str = "medicare", discipline: st
     return str(path)
 
 
-def _claims(path: str, **options: object) -> list[Claimed]:
-    opts = ClaimOptions(today=dt.date(2026, 11, 23), **options)  # type: ignore[arg-type]
-    return [item for item in ClaimRun([path], opts) if isinstance(item, Claimed)]
+def _claims(path: str, **options: Any) -> list[Any]:
+    """Each visit of a claim run: its billed lines, findings, payer and rule."""
+    result = cognibill.bill([path], today=dt.date(2026, 11, 23), **options)
+    out = []
+    for _, lines in result.lines.group_by("visit", maintain_order=True):
+        rows = list(lines.iter_rows(named=True))
+        claim = SimpleNamespace(
+            lines=[SimpleNamespace(**r) for r in rows if r["units"] > 0],
+            findings=[SimpleNamespace(**f) for r in rows for f in r["findings"]],
+            payer=rows[0]["payer"],
+            rule=SimpleNamespace(value=rows[0]["rule"]),
+        )
+        out.append(SimpleNamespace(claim=claim))
+    return out
 
 
-def _ids(item: Claimed) -> list[str]:
+def _ids(item: Any) -> list[str]:
     return [f.id for f in item.claim.findings]
 
 

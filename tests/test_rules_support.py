@@ -1,16 +1,23 @@
 """Builders shared by the rule tests (a standard clean SLP visit under a Medicare-like payer),
-and the tests of the stand-in payers they rely on."""
+and the tests of the stand-in payers they rely on.
+
+``claim_of`` and ``claims_of`` bill visits through the columnar engine (``engine.bill``), the
+same code ``cognibill claim`` runs, and give back each visit's findings and lines as objects."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
-from cognibill.claims import VisitClaim, build_claim, check_visits
-from cognibill.findings import Finding
+from cognibill.engine.bill import Settings, State, bill
+from cognibill.engine.visits import DEFAULT_VISIT_KEY, describe_visit_key
+from cognibill.findings import Finding, Severity
+from cognibill.inputs.sessions import session_rows
 from cognibill.models import Discipline, PlanOfCare, Provider, Service, Visit
-from cognibill.rules import COMMERCIAL_LIKE, MEDICARE_LIKE, CheckContext, PayerPolicy, StandInPayer
+from cognibill.rules import COMMERCIAL_LIKE, MEDICARE_LIKE, PayerPolicy, StandInPayer
+from cognibill.rules.catalogue import RULES
 
 TODAY = date(2026, 3, 15)
 VISIT_DAY = date(2026, 3, 2)
@@ -54,19 +61,118 @@ def visit(
     )
 
 
-def ctx(payer: PayerPolicy = MEDICARE_LIKE, **fields: Any) -> CheckContext:
-    fields.setdefault("today", TODAY)
-    return CheckContext(payer, **fields)
+class Line(NamedTuple):
+    code: str
+    units: int
+    minutes: int
+    modifiers: tuple[str, ...]
 
 
-def claim_of(v: Visit, payer: PayerPolicy = MEDICARE_LIKE, **fields: Any) -> VisitClaim:
-    return build_claim(v, ctx(payer, **fields))
+class Units(NamedTuple):
+    total_timed_minutes: int
+    total_timed_units: int
+
+
+class VisitClaim(NamedTuple):
+    """A visit as the engine billed it: findings (errors first), billed lines, unit totals,
+    and the services left out of the units."""
+
+    visit: Visit
+    findings: tuple[Finding, ...]
+    lines: tuple[Line, ...]
+    units: Units
+    excluded: tuple[Service, ...]
+
+
+_LEFT_OUT = {"unknown-code", "deleted-code", "invalid-minutes"}
+
+
+def _settings(payer: PayerPolicy, **fields: Any) -> Settings:
+    rule = fields.get("rule")
+    return Settings(
+        key=DEFAULT_VISIT_KEY,
+        visit_key=describe_visit_key(DEFAULT_VISIT_KEY),
+        payers={payer.id: payer},
+        default_payer=payer.id,
+        payer_given=True,
+        rule=None if rule is None else str(rule.value if hasattr(rule, "value") else rule),
+        ignore=frozenset(fields.get("ignore", ())),
+        today=fields.get("today", TODAY),
+        pricer=None if fields.get("fee") is None else _FeeOnly(fields["fee"]),
+    )
+
+
+class _FeeOnly:
+    """A pricer that knows what one unit of a code pays (``fee(visit, code)``) and nothing else:
+    ties and money left behind are decided by it; lines are not priced."""
+
+    def __init__(self, fee: Any) -> None:
+        self.fee = fee
+
+    def unit_values(self, wanted: Any, visits: Any) -> Any:
+        import polars as pl
+
+        cents = [
+            None if (v := self.fee(None, code)) is None else int(v * 100)
+            for code in wanted.get_column("code").to_list()
+        ]
+        return wanted.with_columns(pl.Series("value_cents", cents, dtype=pl.Int64))
+
+    def price(self, lines: Any, visits: Any) -> Any:
+        import polars as pl
+
+        money = ("allowed_lo", "allowed_hi", "payer_lo", "payer_hi", "patient_lo", "patient_hi")
+        return lines.with_columns(pl.lit(None, dtype=pl.Int64).alias(m) for m in money)
+
+    def data_versions(self, visits: Any) -> Any:
+        return visits.select("visit").with_columns(data_version=None)
 
 
 def claims_of(
     visits: Iterable[Visit], payer: PayerPolicy = MEDICARE_LIKE, **fields: Any
 ) -> list[VisitClaim]:
-    return list(check_visits(visits, ctx(payer, **fields)))
+    """Each visit billed by the engine, in one batch (cross-visit rules included)."""
+    # Each visit is a [[visit]] table of its own, as in a session file.
+    given = [v if v.line is not None else replace(v, line=-1 - i) for i, v in enumerate(visits)]
+    billed = bill(session_rows(given), _settings(payer, **fields), State(), tables=True)
+    out = []
+    lines = billed.lines
+    for index, v in enumerate(given):
+        found = billed.findings.filter(billed.findings["visit"] == index)
+        findings = tuple(
+            Finding(
+                f["id"],
+                Severity(f["severity"]),
+                f["message"],
+                f["hint"] or RULES[f["id"]].hint,
+                RULES[f["id"]].source,
+                f["code"],
+            )
+            for f in found.iter_rows(named=True)
+        )
+        mine = lines.filter((lines["visit"] == index) & (lines["units"] > 0))
+        billed_lines = tuple(
+            Line(r["code"], r["units"], r["minutes"], tuple(r["modifiers"]))
+            for r in mine.iter_rows(named=True)
+        )
+        first = lines.filter(lines["visit"] == index).row(0, named=True)
+        left_out = {f.code for f in findings if f.id in _LEFT_OUT}
+        excluded = tuple(s for s in v.services if s.code.strip().upper() in left_out)
+        total = sum(line.units for line in billed_lines if RULES and line.units)
+        units = Units(first["total_timed_minutes"], _timed_units(billed_lines, total))
+        out.append(VisitClaim(v, findings, billed_lines, units, excluded))
+    return out
+
+
+def _timed_units(lines: tuple[Line, ...], total: int) -> int:
+    from cognibill.catalogue import Kind, load_catalogue
+
+    catalogue = load_catalogue()
+    return sum(line.units for line in lines if catalogue[line.code].kind is Kind.TIMED)
+
+
+def claim_of(v: Visit, payer: PayerPolicy = MEDICARE_LIKE, **fields: Any) -> VisitClaim:
+    return claims_of([v], payer, **fields)[0]
 
 
 def ids(claim: VisitClaim) -> list[str]:
