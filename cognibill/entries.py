@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 
 from cognibill.catalogue import COGNITIVE_PRIMARY, Catalogue, load_catalogue
 from cognibill.engine.units import MAX_MINUTES, Entry
 from cognibill.errors import EntryError
-from cognibill.findings import Finding
 
 _FORM = "expected minutes (38) or CODE=MINUTES (97112=24)"
 
@@ -89,35 +87,3 @@ def parse_entries(texts: Iterable[str], catalogue: Catalogue | None = None) -> l
     if not out:
         raise EntryError("no entries: give minutes (38) or CODE=MINUTES (97112=24)")
     return out
-
-
-def date_findings(entries: Iterable[Entry], day: date) -> tuple[Finding, ...]:
-    """``before-code-existed`` for codes entered on a date before they existed (RULES.md §5):
-    97129/97130 before 2020-01-01. The rule catalogue is read only when a code is early."""
-    catalogue = load_catalogue()
-    early = []
-    for entry in entries:
-        info = catalogue.get(entry.code)
-        if info is not None and info.valid_from is not None and day < info.valid_from:
-            early.append(info)
-    if not early:
-        return ()
-    from cognibill.rules.catalogue import RULES
-
-    rule = RULES["before-code-existed"]
-    return tuple(
-        Finding(
-            rule.id,
-            rule.severity,
-            f"{info.code} did not exist on {day}: it is valid from {info.valid_from}."
-            + (
-                " Before 2020 cognitive intervention was 97127 or G0515 (2018-2019), 97532 before."
-                if info.family == "cognitive"
-                else ""
-            ),
-            rule.hint,
-            rule.source,
-            info.code,
-        )
-        for info in early
-    )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cognibill.catalogue import load_catalogue
-from cognibill.engine.units import UnitRange, UnitResult
 
 if TYPE_CHECKING:
+    from cognibill.engine.one_visit import VisitUnits as UnitResult
+    from cognibill.engine.units import UnitRange
     from cognibill.fees.estimate import Estimate
 
 

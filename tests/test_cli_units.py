@@ -89,9 +89,9 @@ def test_explain_prints_the_trace(cli) -> None:  # type: ignore[no-untyped-def]
         ("97532=30", "97532=30: 97532 was deleted on 2018-01-01; bill 97129/97130"),
     ],
 )
-def test_bad_entries_get_one_line_naming_the_entry_and_exit_2(
+def test_bad_entries_get_one_line_naming_the_entry_and_exit_2(  # type: ignore[no-untyped-def]
     cli, entry: str, message: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     run = cli("units", entry)
     assert run.code == 2
     assert run.out == ""
@@ -148,9 +148,9 @@ def test_97129_before_2020_is_an_error_finding_and_exit_1_rules_5(cli) -> None: 
     assert "before-code-existed" not in [f["id"] for f in edge.json()["findings"]]
 
 
-def test_ndjson_from_the_environment_falls_back_to_json_for_one_off_commands(
+def test_ndjson_from_the_environment_falls_back_to_json_for_one_off_commands(  # type: ignore[no-untyped-def]
     cli, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     monkeypatch.setenv("COGNIBILL_FORMAT", "ndjson")
     from cognibill.cli import main
 
@@ -173,3 +173,26 @@ def test_the_tie_finding_names_the_code_that_took_the_unit(cli) -> None:  # type
     findings = cli("units", "97110=10", "97112=10", "--date", "2026-03-02", "-f", "json").json()
     (tie,) = [f for f in findings["findings"] if f["id"] == "unit-tie"]
     assert tie["code"] == findings["ties"][0]["chosen"][0]
+
+
+def test_units_runs_on_the_columnar_engine_not_the_old_per_visit_code(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 9: one implementation of each rule and price; --explain reads the engine's columns."""
+    import cognibill.engine.units as old_units
+    import cognibill.fees.estimate as old_estimate
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the old per-visit code was called")
+
+    for module, name in (
+        (old_units, "compute_units"),
+        (old_estimate, "estimate_visit"),
+        (old_estimate, "unit_pricer"),
+        (old_estimate, "unit_value"),
+    ):
+        monkeypatch.setattr(module, name, refuse)
+    run = cli("units", "97110=24", "97112=23", "--explain", "--compare")
+    assert run.code == 0, run.err
+    assert "Extra unit -> 97110 (9 min left over)." in run.out
+    run = cli("units", "97110=24", "97112=23", "--explain")
+    assert run.code == 0, run.err
+    assert "97110: multiple-procedure reduction, 2 unit(s) with 50% of the PE" in run.out

@@ -1,4 +1,8 @@
-"""Estimated reimbursement of a visit (RULES.md §6 and §8), to the cent."""
+"""Estimated reimbursement of a visit (RULES.md §6 and §8), to the cent.
+
+Visits are priced and explained by the kernel (``cognibill.fees.kernel.Pricer.explain``), the
+one place money is computed; ``cognibill units`` goes through ``engine.one_visit``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,11 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 
+import polars as pl
 import pytest
 
-from cognibill.engine import Entry, UnitRule, compute_units
+from cognibill.engine.one_visit import one_visit
+from cognibill.engine.units import Entry, UnitRule
 from cognibill.errors import EntryError
 from cognibill.fees import (
     BilledLine,
@@ -18,15 +24,11 @@ from cognibill.fees import (
     Span,
     TherapyGroup,
     ThresholdTracker,
-    estimate_visit,
     fee_breakdown,
-    fee_lookup,
     is_facility,
     therapy_group,
-    unit_pricer,
-    unit_value,
 )
-from cognibill.models import Visit
+from cognibill.fees.kernel import Pricer
 from cognibill.payers import PayerProfile, get_payer
 
 FEB_2025 = date(2025, 2, 14)  # RVU25A, CF 32.3465
@@ -54,11 +56,59 @@ def unit(code: str, day: date = FEB_2025, locality: str | None = None) -> tuple[
     return row.non_facility.fee, row.non_facility.reduced_fee or row.non_facility.fee
 
 
-def visit(payer: PayerProfile, *lines: tuple[str, int] | BilledLine, **options: object) -> Estimate:
+def _visits(payer: PayerProfile, day: date, *places: str | None) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "visit": list(range(len(places))),
+            "date": [day] * len(places),
+            "place_of_service": list(places),
+            "payer_id": [payer.id] * len(places),
+        },
+        schema={
+            "visit": pl.UInt32,
+            "date": pl.Date,
+            "place_of_service": pl.String,
+            "payer_id": pl.String,
+        },
+    )
+
+
+def visit(
+    payer: PayerProfile,
+    *lines: tuple[str, int] | BilledLine,
+    day: date = FEB_2025,
+    place_of_service: str | None = None,
+    facility: bool | None = None,
+    locality: str | None = None,
+    participating: bool | None = None,
+) -> Estimate:
+    """One visit's lines priced and explained by the kernel."""
     billed = [ln if isinstance(ln, BilledLine) else BilledLine(*ln) for ln in lines]
-    day = options.pop("day", FEB_2025)
-    assert isinstance(day, date)
-    return estimate_visit(billed, day, payer, **options)  # type: ignore[arg-type]
+    pricer = Pricer(
+        {payer.id: payer}, facility=facility, locality=locality, participating=participating
+    )
+    frame = pl.DataFrame(
+        {
+            "visit": [0] * len(billed),
+            "code": [ln.code for ln in billed],
+            "units": [ln.units for ln in billed],
+            "assistant": [ln.assistant for ln in billed],
+        },
+        schema={"visit": pl.UInt32, "code": pl.String, "units": pl.Int32, "assistant": pl.Boolean},
+    )
+    (estimate,) = pricer.explain(frame, _visits(payer, day, place_of_service))
+    return estimate
+
+
+def unit_value(
+    code: str, day: date, payer: PayerProfile, *places: str | None
+) -> list[Decimal | None]:
+    """What one unit of ``code`` is allowed on ``day`` at each place (None: unpriced)."""
+    pricer = Pricer({payer.id: payer}, facility=None, locality=None, participating=None)
+    visits = _visits(payer, day, *(places or (None,)))
+    wanted = visits.select("visit", pl.lit(code).alias("code"))
+    cents = pricer.unit_values(wanted, visits).get_column("value_cents").to_list()
+    return [None if c is None else Decimal(c).scaleb(-2) for c in cents]
 
 
 # -- the 38-minute cognitive visit -------------------------------------------------------------
@@ -102,8 +152,7 @@ def test_rules_8_sequestration_never_cuts_the_coinsurance(medicare: PayerProfile
 
 
 def test_units_38_end_to_end_through_the_engine(medicare: PayerProfile) -> None:
-    units = compute_units([Entry("97129", 38)], medicare.unit_rule)
-    estimate = estimate_visit(units.lines, FEB_2025, medicare)
+    ((_, estimate),) = one_visit([Entry("97129", 38)], [medicare.unit_rule], FEB_2025, medicare)
     assert [(line.code, line.units) for line in estimate.lines] == [("97129", 1), ("97130", 2)]
     assert estimate.allowed == Span.of(Decimal("63.07"))
     assert estimate.data_version.startswith("pfs-")
@@ -286,8 +335,7 @@ def test_explicit_facility_beats_place_of_service(medicare: PayerProfile) -> Non
 
 
 def test_rules_8_commercial_three_units_is_105_to_165(commercial: PayerProfile) -> None:
-    units = compute_units([Entry("97129", 38)], commercial.unit_rule)
-    estimate = estimate_visit(units.lines, FEB_2025, commercial)
+    ((_, estimate),) = one_visit([Entry("97129", 38)], [commercial.unit_rule], FEB_2025, commercial)
     assert estimate.allowed == Span(Decimal("105.00"), Decimal("165.00"))
     assert str(estimate.allowed) == "$105.00–$165.00"
     assert estimate.is_range
@@ -378,30 +426,30 @@ def test_negative_units_are_an_entry_error(medicare: PayerProfile) -> None:
 
 
 def test_unit_value(medicare: PayerProfile, commercial: PayerProfile) -> None:
-    assert unit_value("97129", FEB_2025, medicare) == Decimal("21.67")
-    assert unit_value("97130", FEB_2025, medicare) == Decimal("20.70")
-    assert unit_value("97153", FEB_2025, medicare) is None
-    assert unit_value("97129", FEB_2025, commercial) == Decimal(35)
+    assert unit_value("97129", FEB_2025, medicare) == [Decimal("21.67")]
+    assert unit_value("97130", FEB_2025, medicare) == [Decimal("20.70")]
+    assert unit_value("97153", FEB_2025, medicare) == [None]
+    assert unit_value("97129", FEB_2025, commercial) == [Decimal(35)]
 
 
 def test_rules_2_tie_goes_to_the_unit_that_pays_more(medicare: PayerProfile) -> None:
     """97110 8 min + 97530 8 min: 16 minutes, 1 unit, equal leftovers. In Alabama 2025 97530
     pays $31.85 and 97110 $26.83, so the priced engine gives the unit to 97530."""
     entries = [Entry("97110", 8), Entry("97530", 8)]
-    priced = compute_units(
-        entries, UnitRule.CMS, unit_value=unit_pricer(FEB_2025, medicare, locality=ALABAMA)
-    )
-    unpriced = compute_units(entries, UnitRule.CMS)
+    ((priced, _),) = one_visit(entries, [UnitRule.CMS], FEB_2025, medicare, locality=ALABAMA)
     assert priced.units_of("97530") == 1 and priced.units_of("97110") == 0
-    assert unpriced.units_of("97110") == 1
+    assert priced.ties[0].reason == "the unit that pays more, then code order"
+    flat = replace(medicare, pricing="per-unit", unit_low=Decimal(30), unit_high=Decimal(30))
+    ((equal, _),) = one_visit(entries, [UnitRule.CMS], FEB_2025, flat)
+    assert equal.units_of("97110") == 1
+    assert equal.ties[0].reason == "code order (fees equal or unknown)"
 
 
-def test_fee_lookup_for_the_claim_checker(medicare: PayerProfile) -> None:
-    lookup = fee_lookup(medicare)
-    office = Visit(patient="p1", date=FEB_2025, place_of_service="11")
-    hospital = Visit(patient="p1", date=FEB_2025, place_of_service="22")
-    assert lookup(office, "97129") == Decimal("21.67")
-    assert lookup(hospital, "97129") == Decimal("21.35")
+def test_unit_value_by_place_of_service_for_the_claim_checker(medicare: PayerProfile) -> None:
+    assert unit_value("97129", FEB_2025, medicare, "11", "22") == [
+        Decimal("21.67"),
+        Decimal("21.35"),
+    ]
 
 
 # -- KX and the review threshold (RULES.md §6) -------------------------------------------------

@@ -60,29 +60,26 @@ def units(
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Units and estimate for one visit: bare minutes are 97129/97130; CODE=MINUTES for others."""
-    from cognibill.engine.units import compute_units
-    from cognibill.entries import date_findings, parse_entries
-    from cognibill.fees.estimate import estimate_visit, unit_pricer
-    from cognibill.findings import price_findings
+    from cognibill.engine.one_visit import one_visit
+    from cognibill.entries import parse_entries
     from cognibill.payers import get_payer
 
     fmt = require_format(fmt, _ONE_OFF)
     parsed = parse_entries(entries)
     profile = get_payer(payer or "medicare", payers)
     day = service_date(date, year)
-    fac = True if facility else None
-    par = False if non_par else None
     rules = [UnitRule.CMS, UnitRule.AMA] if compare else [rule or profile.unit_rule]
-    pricer = unit_pricer(day, profile, facility=fac, locality=locality, participating=par)
-    early = date_findings(parsed, day)
-    results = [
-        result._replace(findings=(*early, *price_findings(result.findings, pricer)))
-        for result in (compute_units(parsed, r, unit_value=pricer) for r in rules)
-    ]
-    estimates = [
-        estimate_visit(r.lines, day, profile, facility=fac, locality=locality, participating=par)
-        for r in results
-    ]
+    worked = one_visit(
+        parsed,
+        rules,
+        day,
+        profile,
+        facility=True if facility else None,
+        locality=locality,
+        participating=False if non_par else None,
+    )
+    results = [result for result, _ in worked]
+    estimates = [estimate for _, estimate in worked]
 
     if fmt is OutputFormat.JSON:
         from cognibill.report import unit_result_dict

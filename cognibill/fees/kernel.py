@@ -15,6 +15,8 @@ API::
     pricer.visit_totals(priced, visits) -> [visit, the six columns summed] (every visit)
     pricer.unit_values(wanted, visits) -> [visit, code, value_cents]
     pricer.data_versions(visits) -> [visit, data_version]
+    pricer.explain(lines, visits) -> [Estimate] (one per visit: the money of ``price`` with the
+                                   steps, notes and trace of the old ``estimate_visit``)
 
 ``lines``: ``visit``, ``code``, ``units``, ``assistant`` (CQ/CO; null = False), any other
 columns (kept), in line order within each visit. ``visits``: ``visit``, ``date``,
@@ -42,19 +44,39 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
 
 from cognibill.errors import EntryError
-from cognibill.fees.estimate import NON_PARTICIPATING_RATE, UnitFee, is_facility, unit_fee
-from cognibill.fees.schedule import FeeSchedule, Locality, Rvu, load_schedule, rvu_rows
+from cognibill.fees.estimate import (
+    LIMITING_CHARGE_RATE,
+    NON_PARTICIPATING_RATE,
+    ZERO,
+    Estimate,
+    LineEstimate,
+    Span,
+    UnitFee,
+    is_facility,
+    unit_fee,
+)
+from cognibill.fees.estimate import _no_rvu_reason as no_rvu_reason
+from cognibill.fees.schedule import Dated, FeeSchedule, Locality, Rvu, load_schedule, rvu_rows
 from cognibill.payers import PayerProfile
 
 MONEY = ("allowed_lo", "allowed_hi", "payer_lo", "payer_hi", "patient_lo", "patient_hi")
 """The columns ``Pricer.price`` adds (integer cents)."""
+
+STEPS = (
+    "__i", "visit", "units", "assistant", "cap", "paid", "reduced", "full", "f", "r",
+    "mpfs_full", "mpfs_np", "mpfs", "lo", "hi", "asst",
+)  # fmt: skip
+"""The kernel's intermediate columns that ``Pricer.explain`` reads, by line: units paid under the
+caps, units reduced (MPPR) and the line whose unit is paid in full, the unit fee ``f`` and the
+reduced one ``r`` (cents), the fee-schedule amount before and after the non-participating rate
+and the percent of the MPFS, the allowed amount before CQ/CO (``lo``/``hi``), the CQ/CO rate."""
 
 _MPFS = ("mpfs", "percent-of-mpfs")
 _KIND = {"mpfs": 0, "per-unit": 1, "per-code": 2, "percent-of-mpfs": 3}
@@ -175,7 +197,7 @@ class Pricer:
         schedule: FeeSchedule | None = None,
     ) -> None:
         digits = max(
-            [_MIN_DIGITS, _digits(NON_PARTICIPATING_RATE)]
+            [_MIN_DIGITS, _digits(NON_PARTICIPATING_RATE), _digits(LIMITING_CHARGE_RATE)]
             + [_digits(rate) for profile in payers.values() for rate in _rates(profile)]
         )
         if digits > _MAX_DIGITS:
@@ -183,6 +205,7 @@ class Pricer:
         self.den = 10**digits
         """The denominator of every rate numerator (10000: basis points)."""
         self.facility = facility
+        self.participating = participating
         self.qualifying_apm = qualifying_apm
         self._schedule = schedule
         self._ids = list(payers)
@@ -323,6 +346,164 @@ class Pricer:
         money = self._money(one, alone.select("visit", "date", "place_of_service", "payer_id"))
         value = money.select(pl.when("priced").then("allowed_lo").cast(pl.Int64)).to_series()
         return asked.select("visit", "code").with_columns(value.alias("value_cents"))
+
+    def explain(self, lines: pl.DataFrame, visits: pl.DataFrame) -> list[Estimate]:
+        """Each visit's estimate explained, in ``visits`` order: the old ``Estimate`` with its
+        per-line steps, notes (where each number came from, fallbacks) and trace.
+
+        The money is the kernel's own: the intermediate columns of one ``_money`` pass (units
+        paid under the caps, units reduced and the line paid in full, the unit fees, the MPFS
+        amount before and after the non-participating rate and the percent, CQ/CO, coinsurance,
+        sequestration, limiting charge), read back and worded. Only the words are added here:
+        the RVUs and GPCIs of a fee's formula come from the same lookups the kernel makes, with
+        their notes. Meant for a few visits (``cognibill units``); errors as ``price``.
+        """
+        frame = self._money(lines, visits, steps=True)
+        codes = [c.strip().upper() for c in lines.get_column("code").cast(pl.String).to_list()]
+        by_visit: dict[object, list[dict[str, Any]]] = {}
+        for code, row in zip(codes, frame.to_dicts(), strict=True):
+            by_visit.setdefault(row["visit"], []).append({**row, "code": code})
+        out = []
+        for visit in visits.select("visit", "date", "place_of_service", "payer_id").to_dicts():
+            out.append(self._explain_visit(visit, by_visit.get(visit["visit"], [])))
+        return out
+
+    def _explain_visit(self, visit: dict[str, Any], rows: list[dict[str, Any]]) -> Estimate:
+        payer = self._payer(visit["payer_id"])
+        profile = payer.profile
+        day: dt.date = visit["date"]
+        schedule = self.schedule
+        notes: list[str] = []
+        fallback = False
+
+        def note(text: str, fell_back: bool = False) -> None:
+            nonlocal fallback
+            if text not in notes:
+                notes.append(text)
+            fallback = fallback or fell_back
+
+        place = visit["place_of_service"]
+        by_pos = is_facility(place)
+        if self.facility is not None:
+            facility, why = self.facility, "as asked"
+        elif by_pos is not None:
+            facility, why = by_pos, f"place of service {place}"
+        elif profile.facility is not None:
+            facility, why = profile.facility, f"the {profile.id} profile"
+        else:
+            facility, why = False, "default, no place of service given"
+        participating = profile.participating if self.participating is None else self.participating
+        where: Dated[Locality] | None = None
+        cf: Dated[Decimal] | None = None
+        if payer.uses_mpfs:
+            note(f"Fee data {schedule.version} (CMS PFS {schedule.covers}).")
+            where = schedule.locality(payer.query, day)
+            cf = schedule.conversion_factor(day, qualifying_apm=self.qualifying_apm)
+            note(cf.note, cf.fallback)
+            note(where.note, where.fallback)
+        trace = [_describe(profile, where, cf, facility, why, participating, day)]
+        if not participating and profile.pricing != "mpfs":
+            trace.append(
+                "Non-participating: the 95% rate and limiting charge are Medicare fee-schedule "
+                f"rules; {profile.pricing} pricing is left as it is."
+            )
+        for row in rows:
+            if row["cap"] is not None and row["paid"] < row["units"]:
+                trace.append(
+                    f"{row['code']}: {profile.name} pays at most {row['cap']} unit(s) a day; "
+                    f"{row['units'] - row['paid']} unit(s) priced at $0."
+                )
+        fees: list[UnitFee | None] = []
+        reasons: list[str] = []
+        for row in rows:
+            fee, reason = None, ""
+            if payer.uses_mpfs:
+                assert where is not None and cf is not None
+                fee, reason = self._explained_fee(row["code"], day, where, cf, facility, note)
+            fees.append(fee)
+            reasons.append(reason)
+        reduced = sum(row["reduced"] for row in rows)
+        if reduced:
+            full = next(row["code"] for row in rows if row["full"])
+            trace.append(
+                f"Multiple-procedure reduction (RULES.md §8): {full} "
+                "has the highest PE of the day's MP-indicator-5 units and keeps one unit in full; "
+                f"{reduced} other unit(s) are paid with 50% of their PE. Never 97129/97130."
+            )
+        priced = [
+            _explained_line(profile, participating, facility, day, row, fee, reason)
+            for row, fee, reason in zip(rows, fees, reasons, strict=True)
+        ]
+        for item in priced:
+            trace.extend(item.steps)
+        counted = [row for row, item in zip(rows, priced, strict=True) if item.priced]
+
+        def total(low: str, high: str) -> Span:
+            return Span(
+                _dollars(sum(r[low] for r in counted)), _dollars(sum(r[high] for r in counted))
+            )
+
+        allowed = total("allowed_lo", "allowed_hi")
+        patient = total("patient_lo", "patient_hi")
+        share = total("s_lo", "s_hi")
+        cut = total("cut_lo", "cut_hi")
+        pays = total("payer_lo", "payer_hi")
+        limiting = None
+        if any(item.limiting_charge is not None for item in priced if item.priced):
+            limiting = _dollars(
+                sum(
+                    r["limiting"]
+                    for r, item in zip(rows, priced, strict=True)
+                    if item.priced and item.limiting_charge is not None
+                )
+            )
+        trace.append(
+            f"Visit: allowed {allowed}; {profile.name} pays {pays}; patient owes {patient} "
+            "(coinsurance, assuming the deductible is met)."
+        )
+        if profile.note:
+            note(f"{profile.name}: {profile.note}")
+        return Estimate(
+            payer=profile,
+            date=day,
+            pricing=profile.pricing,
+            facility=facility,
+            participating=participating,
+            locality=None if where is None else where.value,
+            conversion_factor=None if cf is None else cf.value,
+            lines=tuple(priced),
+            allowed=allowed,
+            patient_owes=patient,
+            payer_share=share,
+            sequestration=cut,
+            payer_pays=pays,
+            limiting_charge=limiting,
+            notes=tuple(notes),
+            trace=tuple(trace),
+            data_version=schedule.version if payer.uses_mpfs else "payer profile",
+            fallback=fallback,
+        )
+
+    def _explained_fee(
+        self,
+        code: str,
+        day: dt.date,
+        where: Dated[Locality],
+        cf: Dated[Decimal],
+        facility: bool,
+        note: Callable[[str, bool], None],
+    ) -> tuple[UnitFee | None, str]:
+        """The unit fee behind a line's ``f`` (for its formula), or None with the reason."""
+        found = self.schedule.rvu(code, day)
+        if found is None:
+            return None, no_rvu_reason(code)
+        note(found.note, found.fallback)
+        if not found.value.priced:
+            return None, (
+                f"{code}: CMS status {found.value.status} (carrier-priced), no national fee; "
+                "ask the contractor"
+            )
+        return self._fee(found.value, where.value, cf.value, facility), ""
 
     def data_versions(self, visits: pl.DataFrame) -> pl.DataFrame:
         """``[visit, data_version]``: the old ``VisitPrice.data_version`` (the fee data version
@@ -523,8 +704,12 @@ class Pricer:
             ).get_column("rank"),
         )
 
-    def _money(self, lines: pl.DataFrame, visits: pl.DataFrame) -> pl.DataFrame:
-        """The six money columns and ``priced``, one row per line in ``lines`` order."""
+    def _money(
+        self, lines: pl.DataFrame, visits: pl.DataFrame, *, steps: bool = False
+    ) -> pl.DataFrame:
+        """The six money columns and ``priced``, one row per line in ``lines`` order.
+
+        ``steps``: also every intermediate column (``STEPS``), for ``explain``."""
         den, half = self.den, self.den // 2
         kidx, ktable = self._visit_keys(visits)
         raw_codes = lines.get_column("code").cast(pl.String)
@@ -600,16 +785,23 @@ class Pricer:
             rounded: pl.Expr = (amount * pl.col(rate) + half) // den
             return rounded
 
-        frame = frame.with_columns(
-            mpfs=pl.col("f") * (paid - reduced) + pl.col("r").fill_null(0) * reduced
-        )
+        mpfs = pl.col("f") * (paid - reduced) + pl.col("r").fill_null(0) * reduced
+        if steps:  # each step kept as a column of its own
+            frame = frame.with_columns(mpfs_full=mpfs, full=is_full)
+            frame = frame.with_columns(mpfs_np=up("mpfs_full", "nonpar"))
+            frame = frame.with_columns(mpfs=up("mpfs_np", "pct"))
+        else:
+            frame = frame.with_columns(mpfs=mpfs)
+            frame = frame.with_columns(mpfs=up(up("mpfs", "nonpar"), "pct"))
         flat = pl.col("kind").is_in([1, 2])
-        frame = frame.with_columns(mpfs=up(up("mpfs", "nonpar"), "pct")).with_columns(
+        frame = frame.with_columns(
             lo=pl.when(flat).then(up(paid, "lo_rate")).otherwise("mpfs"),
             hi=pl.when(flat).then(up(paid, "hi_rate")).otherwise("mpfs"),
         )
         assistant = pl.col("assistant")
+        kept = [name for name in STEPS if name in frame.columns] if steps else []
         frame = frame.select(
+            *kept,
             "coins",
             "seq",
             a_lo=pl.when(assistant).then(up("lo", "asst")).otherwise("lo"),
@@ -620,7 +812,15 @@ class Pricer:
         frame = frame.with_columns(
             s_lo=pl.col("a_lo") - pl.col("c_lo"), s_hi=pl.col("a_hi") - pl.col("c_hi")
         )
+        if steps:
+            frame = frame.with_columns(
+                limiting=(pl.col("a_lo") * _scaled(LIMITING_CHARGE_RATE, den) + half) // den,
+                cut_lo=up("s_lo", "seq"),
+                cut_hi=up("s_hi", "seq"),
+            )
         return frame.select(
+            *kept,
+            *(("a_lo", "a_hi", "s_lo", "s_hi", "limiting", "cut_lo", "cut_hi") if steps else ()),
             allowed_lo=pl.col("a_lo").fill_null(0),
             allowed_hi=pl.col("a_hi").fill_null(0),
             payer_lo=(pl.col("s_lo") - up("s_lo", "seq")).fill_null(0),
@@ -744,3 +944,158 @@ class Pricer:
 def _national(query: str | None) -> bool:
     """The locality query means national (as ``FeeSchedule.locality`` reads it)."""
     return query is None or " ".join(query.strip().lower().split()) in ("", "national", "none")
+
+
+def _dollars(cents: int) -> Decimal:
+    """Integer cents as a two-place ``Decimal`` (the old estimate's amounts)."""
+    return Decimal(cents).scaleb(-2)
+
+
+def _describe(
+    profile: PayerProfile,
+    where: Dated[Locality] | None,
+    cf: Dated[Decimal] | None,
+    facility: bool,
+    why: str,
+    participating: bool,
+    day: dt.date,
+) -> str:
+    how = {
+        "mpfs": "Medicare physician fee schedule",
+        "per-unit": f"a flat rate per unit (${profile.unit_low}–${profile.unit_high})",
+        "per-code": "contracted rates per code",
+        "percent-of-mpfs": f"{profile.percent}% of the Medicare physician fee schedule",
+    }[profile.pricing]
+    parts = [f"{profile.name} ({profile.id}): {how}"]
+    if where is not None and cf is not None:
+        parts.append(where.value.label)
+        parts.append(f"{'facility' if facility else 'non-facility'} ({why})")
+        if profile.pricing == "mpfs":
+            parts.append("participating" if participating else "non-participating")
+        parts.append(f"CF {cf.value} for {day.isoformat()}")
+    return ", ".join(parts) + "."
+
+
+def _explained_line(
+    profile: PayerProfile,
+    participating: bool,
+    facility: bool,
+    day: dt.date,
+    row: dict[str, Any],
+    fee: UnitFee | None,
+    why_unpriced: str,
+) -> LineEstimate:
+    """One line's estimate from its row of the kernel's steps (``STEPS`` and the money)."""
+    code: str = row["code"]
+    paid: int = row["paid"]
+    reduced: int = row["reduced"]
+    steps: list[str] = []
+    per_unit = ZERO
+    allowed: Span | None = None
+    if profile.pricing in _MPFS:
+        if fee is not None and row["f"] is not None:
+            per_unit = Span.of(_dollars(row["f"]))
+            setting = "facility" if fee.facility_pe else "non-facility"
+            if facility and not fee.facility_pe:
+                setting += " (facility PE is NA for this code: priced non-facility everywhere)"
+            steps.append(f"{code}: fee per unit, {setting}: {fee.formula()}.")
+            full_units = paid - reduced
+            amount = _dollars(row["mpfs_full"])
+            unit = _dollars(row["f"])
+            if reduced:
+                cut = _dollars(row["r"])
+                steps.append(
+                    f"{code}: multiple-procedure reduction, {reduced} unit(s) with 50% of "
+                    f"the PE at ${cut} (the day's highest-PE unit is paid in full): "
+                    + (f"{full_units} × ${unit} + " if full_units else "")
+                    + f"{reduced} × ${cut} = ${amount}."
+                )
+            else:
+                steps.append(f"{code}: {paid} × ${unit} = ${amount}.")
+            if profile.pricing == "mpfs" and not participating:
+                steps.append(
+                    f"{code}: non-participating, 95% of ${amount} = ${_dollars(row['mpfs_np'])}."
+                )
+            if profile.pricing == "percent-of-mpfs":
+                steps.append(
+                    f"{code}: {profile.percent}% of the MPFS ${_dollars(row['mpfs_np'])} = "
+                    f"${_dollars(row['mpfs'])}."
+                )
+            allowed = Span.of(_dollars(row["mpfs"]))
+    elif profile.pricing == "per-unit":
+        assert profile.unit_low is not None and profile.unit_high is not None
+        per_unit = Span(profile.unit_low, profile.unit_high)
+        allowed = Span(_dollars(row["lo"]), _dollars(row["hi"]))
+        steps.append(f"{code}: {paid} × {per_unit} per unit = {allowed}.")
+    elif profile.pricing == "per-code":
+        rate = profile.per_code.get(code)
+        if rate is None or row["lo"] is None:
+            why_unpriced = f"{code}: no rate in the {profile.id} profile, no fee"
+        else:
+            per_unit = Span.of(rate)
+            allowed = Span.of(_dollars(row["lo"]))
+            steps.append(f"{code}: {paid} × ${rate} contracted rate = {allowed}.")
+    if allowed is None or not row["priced"]:
+        steps.append(f"{why_unpriced} (not counted in the totals).")
+        return LineEstimate(
+            code=code,
+            units=row["units"],
+            assistant=row["assistant"],
+            priced=False,
+            paid_units=paid,
+            fee=ZERO,
+            reduced_units=0,
+            allowed=ZERO,
+            patient_owes=ZERO,
+            payer_share=ZERO,
+            sequestration=ZERO,
+            payer_pays=ZERO,
+            limiting_charge=None,
+            unit_fee=fee,
+            steps=tuple(steps),
+        )
+    if row["assistant"]:
+        rate = profile.assistant_rate_on(day)
+        if rate != 1:
+            before = allowed
+            allowed = Span(_dollars(row["a_lo"]), _dollars(row["a_hi"]))
+            steps.append(f"{code}: assistant (CQ/CO) at {rate:.0%}: {before} → {allowed}.")
+        else:
+            steps.append(f"{code}: assistant (CQ/CO), paid in full by {profile.name} on this date.")
+    limiting: Decimal | None = None
+    if profile.pricing == "mpfs" and not participating:
+        limiting = _dollars(row["limiting"])
+        steps.append(
+            f"{code}: limiting charge 115% of ${allowed.low} = ${limiting} (the most a "
+            "non-participating provider not taking assignment may charge)."
+        )
+    coinsurance = Span(_dollars(row["patient_lo"]), _dollars(row["patient_hi"]))
+    share = Span(_dollars(row["s_lo"]), _dollars(row["s_hi"]))
+    cut_span = Span(_dollars(row["cut_lo"]), _dollars(row["cut_hi"]))
+    pays = Span(_dollars(row["payer_lo"]), _dollars(row["payer_hi"]))
+    steps.append(
+        f"{code}: allowed {allowed}; patient {profile.coinsurance:.0%} {coinsurance}, "
+        f"payer share {share}"
+        + (
+            f", sequestration {profile.sequestration:.0%} −{cut_span}, payer pays {pays}."
+            if profile.sequestration
+            else "."
+        )
+    )
+    return LineEstimate(
+        code=code,
+        units=row["units"],
+        assistant=row["assistant"],
+        priced=True,
+        paid_units=paid,
+        fee=per_unit,
+        reduced_units=reduced,
+        allowed=allowed,
+        patient_owes=coinsurance,
+        payer_share=share,
+        sequestration=cut_span,
+        payer_pays=pays,
+        limiting_charge=limiting,
+        unit_fee=fee,
+        steps=tuple(steps),
+    )

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cognibill.engine.units import UnitRange, UnitResult
-from cognibill.fees.estimate import Estimate
 from cognibill.findings import Finding, Severity
 from cognibill.report import label_of
+
+if TYPE_CHECKING:
+    from cognibill.engine.one_visit import VisitUnits as UnitResult
+    from cognibill.engine.units import UnitRange
+    from cognibill.fees.estimate import Estimate
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
