@@ -1,70 +1,116 @@
-"""The batch CSV text of claims is, byte for byte, what CsvWriter makes of claim_csv_values."""
+"""The claim CSV (``claim --format csv``) is, byte for byte, what the standard library's
+``csv.writer`` makes of the claim lines' cells, each guarded by ``cognibill.writers.csv_cell``
+and quoted as ``cognibill.writers.csv_field`` quotes (a carriage return too)."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import polars as pl
 import pytest
 
-from cognibill.pipeline import (
-    CLAIM_CSV_FIELDS,
-    ClaimCsv,
-    Claimed,
-    ClaimOptions,
-    ClaimRun,
-    claim_csv_values,
-)
-from cognibill.writers import csv_cell
+from cognibill.engine.bill import Billed
+from cognibill.engine.run import ClaimRun, RunOptions
+from cognibill.outputs.claims import CSV_FIELDS, ClaimWriter, csv_text
+from cognibill.writers import csv_cell, csv_field
 from tests.conftest import REPO
 
 SAMPLES = REPO / "sample_sessions"
 EDGES = Path(__file__).parent / "data" / "csv" / "edges"
 
 
-def _oracle_line(cells: object) -> str:
+def _money(row: dict[str, Any], name: str) -> str:
+    low, high = row[f"{name}_lo"], row[f"{name}_hi"]
+    if low is None:
+        return ""
+    shown = [f"{Decimal(cents) / 100:.2f}" for cents in (low, high)]
+    return shown[0] if low == high else "-".join(shown)
+
+
+def _cells(row: dict[str, Any]) -> list[object]:
+    """One claim line's cells in ``CSV_FIELDS`` order: money ranges as ``low-high``, modifiers
+    space-separated, findings as ``severity[id]: message`` joined by ``; ``."""
+    notes = "; ".join(f"{f['severity']}[{f['id']}]: {f['message']}" for f in row["findings"] or [])
+    return [
+        row["source"],
+        row["line"],
+        row["patient_id"],
+        row["date"].isoformat(),
+        row["provider"],
+        row["discipline"],
+        row["payer"],
+        row["place_of_service"],
+        row["rule"],
+        row["session_id"],
+        row["code"],
+        row["units"],
+        row["minutes"],
+        " ".join(row["modifiers"] or []),
+        _money(row, "allowed"),
+        _money(row, "payer_pays"),
+        _money(row, "patient_owes"),
+        notes,
+    ]
+
+
+def _writer_line(cells: Sequence[object]) -> str:
     line = io.StringIO()
-    csv.writer(line, lineterminator="\r\n").writerow(cells)  # type: ignore[arg-type]
+    # With CRLF line ends csv.writer quotes a cell holding a CR too, as we do; each line then
+    # ends in LF, as ours.
+    csv.writer(line, lineterminator="\r\n").writerow(cells)
     return line.getvalue()[:-2] + "\n"
 
 
-def _both(paths: list[Path], **options: object) -> tuple[str, str]:
-    items = [
-        i
-        for i in ClaimRun([str(p) for p in paths], ClaimOptions(**options))  # type: ignore[arg-type]
-        if isinstance(i, Claimed)
-    ]
-    assert items
-    # The oracle: the cells guarded by csv_cell, laid out by the standard library's csv.writer
-    # (not through CsvWriter). With CRLF line ends csv.writer quotes a cell holding a CR too, as
-    # we do; each line then ends in LF, as ours.
-    slow, fast = io.StringIO(), io.StringIO()
-    slow.write(_oracle_line(CLAIM_CSV_FIELDS))
-    for item in items:
-        for values in claim_csv_values(item):
-            slow.write(_oracle_line([csv_cell(v) for v in values]))
-    formatter = ClaimCsv()
-    fast.write(slow.getvalue().split("\n", 1)[0] + "\n")
-    for _ in range(2):  # the second pass is served from the remembered cells
-        body = io.StringIO()
-        for item in items:
-            body.writelines(formatter.lines(item))
-        fast_text = fast.getvalue() + body.getvalue()
-        assert fast_text == slow.getvalue()
-    return slow.getvalue(), fast_text
+def _field_line(cells: Sequence[object]) -> str:
+    return ",".join(str(c) if type(c) is int else csv_field(str(c)) for c in cells) + "\n"
+
+
+def _batches(paths: list[Path], **options: object) -> list[pl.DataFrame]:
+    run = ClaimRun([str(p) for p in paths], RunOptions(**options))  # type: ignore[arg-type]
+    batches = [item.lines for item in run if isinstance(item, Billed)]
+    assert batches
+    return batches
+
+
+def _same_bytes(paths: list[Path], **options: object) -> str:
+    """The claim CSV of ``paths``, checked against both oracles and both ways of writing it."""
+    batches = _batches(paths, **options)
+    lines = pl.concat(batches)
+    guarded = [[csv_cell(v) for v in _cells(row)] for row in lines.iter_rows(named=True)]
+    header = list(CSV_FIELDS)
+    oracle = _writer_line(header) + "".join(_writer_line(cells) for cells in guarded)
+    assert oracle == _field_line(header) + "".join(_field_line(cells) for cells in guarded)
+    assert csv_text(lines, header=True) == oracle
+    text = io.StringIO()
+    writer = ClaimWriter(text, "csv")
+    for batch in batches:  # the header once, then every batch
+        writer.lines(batch)
+    assert text.getvalue() == oracle
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="utf-8")
+    writer = ClaimWriter(stream, "csv")  # bytes straight to the buffer
+    for batch in batches:
+        writer.lines(batch)
+    stream.flush()
+    assert raw.getvalue().decode("utf-8") == oracle
+    return oracle
 
 
 @pytest.mark.parametrize("estimate", [True, False])
-def test_the_sample_export_gives_the_same_csv_bytes_either_way(estimate: bool) -> None:
-    slow, fast = _both([SAMPLES / "export.csv"], estimate=estimate)
-    assert slow == fast and slow.count("\n") > 250
+def test_the_sample_export_gives_the_csv_writers_bytes(estimate: bool) -> None:
+    text = _same_bytes([SAMPLES / "export.csv"], estimate=estimate, batch_rows=50)
+    assert text.count("\n") > 250
 
 
-def test_formula_cells_quotes_and_session_files_give_the_same_csv_bytes_either_way() -> None:
+def test_formula_cells_quotes_and_session_files_give_the_csv_writers_bytes() -> None:
     names = ["every_bad_row.csv", "formula_cells.csv", "same_day_two_providers.csv"]
     names += ["semicolon_bom_crlf.csv", "tab_blank_lines.tsv", "two_sessions.csv"]
-    _both([*(EDGES / n for n in names), *sorted(SAMPLES.glob("*.toml"))])
+    _same_bytes([*(EDGES / n for n in names), *sorted(SAMPLES.glob("*.toml"))])
 
 
 def test_a_cell_with_a_carriage_return_or_quote_is_quoted_like_the_writer_does(
@@ -75,5 +121,14 @@ def test_a_cell_with_a_carriage_return_or_quote_is_quoted_like_the_writer_does(
         b'Patient,DOS,Minutes,Payer\n"P1\r=1+2",2026-03-02,38,"Blue ""X"", Inc"\n'
         b"@P2,2026-03-02,8,-medicare\n"
     )
-    slow, _ = _both([path])
-    assert '"P1\r=1+2"' in slow and "'@P2" in slow
+    text = _same_bytes([path])
+    assert '"P1\r=1+2"' in text and "'@P2" in text
+    assert 'payer \'Blue ""X"", Inc\' has no profile' in text  # a quote doubled in a quoted cell
+
+
+def test_a_batch_without_a_single_modifier_writes_empty_modifier_cells(tmp_path: Path) -> None:
+    path = tmp_path / "plain.csv"
+    path.write_text("Patient,DOS,Minutes\nP1,2026-03-02,38\nP2,2026-03-02,20\n")
+    text = _same_bytes([path], estimate=False)
+    at = CSV_FIELDS.index("modifiers")
+    assert [line.split(",")[at] for line in text.splitlines()[1:]] == ["", "", ""]

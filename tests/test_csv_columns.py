@@ -1,4 +1,8 @@
-"""Header matching (issue 4): vendor aliases, case and punctuation, ``--map``, missing columns."""
+"""Header matching (issue 4): vendor aliases, case and punctuation, ``--map``, missing columns.
+
+The reader is :class:`cognibill.inputs.export.ExportFrames`; the matching is
+:mod:`cognibill.readers.columns`.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ import pytest
 
 from cognibill.errors import EntryError, InputError
 from cognibill.exitcodes import ExitCode
+from cognibill.inputs.export import ExportFrames
 from cognibill.readers.columns import FIELDS, aliases, normalise, resolve_columns
-from cognibill.readers.csv_export import ExportReader, ServiceRow
+from tests.export_rows import read
 
 CSV = Path(__file__).parent / "data" / "csv"
 
@@ -88,14 +93,14 @@ def test_several_modifier_columns_are_all_read() -> None:
 
 def test_a_user_map_names_a_column_the_aliases_do_not_know() -> None:
     text = io.StringIO("Client,DOS,Tx Length\nC1,2026-03-02,38\n")
-    rows = list(ExportReader(text, column_map={"minutes": "tx length"}))
-    assert isinstance(rows[0], ServiceRow) and rows[0].service.minutes == 38
+    rows, bad, _ = read(text, column_map={"minutes": "tx length"})
+    assert bad == [] and rows[0].service.minutes == 38
 
 
 def test_a_user_map_overrides_an_alias() -> None:
     text = io.StringIO("Client,DOS,Minutes,Billed Minutes\nC1,2026-03-02,38,40\n")
-    rows = list(ExportReader(text, column_map={"minutes": "Billed Minutes"}))
-    assert isinstance(rows[0], ServiceRow) and rows[0].service.minutes == 40
+    rows, bad, _ = read(text, column_map={"minutes": "Billed Minutes"})
+    assert bad == [] and rows[0].service.minutes == 40
 
 
 def test_a_user_map_with_an_unknown_field_is_a_usage_error() -> None:
@@ -113,7 +118,7 @@ def test_a_user_map_to_a_header_the_file_lacks_is_an_input_error() -> None:
 
 def test_missing_required_columns_are_one_error_with_what_was_found_and_closest() -> None:
     with pytest.raises(InputError) as caught:
-        list(ExportReader(CSV / "missing_column.csv"))
+        list(ExportFrames(CSV / "missing_column.csv"))
     err = caught.value
     assert err.exit_code == ExitCode.INPUT
     assert err.reason == "missing required columns: date, minutes"
@@ -134,3 +139,16 @@ def test_a_file_with_the_required_columns_only_needs_no_map() -> None:
 def test_unknown_extra_columns_are_ignored() -> None:
     layout = resolve_columns(["Patient", "Date", "Minutes", "Notes", "Room"], "x.csv")
     assert layout.describe() == {"patient": ["Patient"], "date": ["Date"], "minutes": ["Minutes"]}
+
+
+def test_the_reader_says_which_header_each_field_was_read_from() -> None:
+    text = io.StringIO("Client,DOS,Tx Length,CPT\nC1,2026-03-02,38,97129\n")
+    reader = ExportFrames(text, column_map={"minutes": "tx length"})
+    layout = reader.columns()  # the header alone: no row read yet
+    assert reader.rows_read == 0
+    assert layout.describe() == {
+        "patient": ["Client"],
+        "date": ["DOS"],
+        "minutes": ["Tx Length"],
+        "code": ["CPT"],
+    }

@@ -1,6 +1,9 @@
-"""CSV exports (issue 4): encodings, delimiters, line numbers and every kind of bad row.
+"""CSV exports (issues 4 and 9): encodings, delimiters, line numbers and every kind of bad row.
 
-The named edge-case files live in ``tests/data/csv/``; each test says what the file holds.
+The reader is :class:`cognibill.inputs.export.ExportFrames` (chunks of ``ROWS`` and
+``REJECTED`` frames, turned back into rows by ``tests/export_rows.py``); the one-value parsers
+are :mod:`cognibill.inputs.cells`. The named edge-case files live in ``tests/data/csv/``; each
+test says what the file holds.
 """
 
 from __future__ import annotations
@@ -9,34 +12,20 @@ import datetime as dt
 import gzip
 import io
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from cognibill.errors import EntryError, InputError
 from cognibill.exitcodes import ExitCode
+from cognibill.inputs.cells import BadCell, parse_date, parse_minutes
+from cognibill.inputs.export import ExportFrames
 from cognibill.models import Discipline
-from cognibill.readers.csv_export import (
-    ExportReader,
-    RejectedRow,
-    ServiceRow,
-    parse_date,
-    parse_minutes,
-)
+from tests.export_rows import Row, frames, read
 
 CSV = Path(__file__).parent / "data" / "csv"
 
 
-def read(source: Any, **options: Any) -> tuple[list[ServiceRow], list[RejectedRow], ExportReader]:
-    reader = ExportReader(source, **options)
-    items = list(reader)
-    good = [i for i in items if isinstance(i, ServiceRow)]
-    bad = [i for i in items if isinstance(i, RejectedRow)]
-    assert len(good) + len(bad) == reader.rows_read
-    return good, bad, reader
-
-
-def summary(rows: list[ServiceRow]) -> list[tuple[int, str, str, str, int]]:
+def summary(rows: list[Row]) -> list[tuple[int, str, str, str, int]]:
     return [
         (r.line, r.patient, r.date.isoformat(), r.service.code, r.service.minutes) for r in rows
     ]
@@ -48,7 +37,7 @@ def summary(rows: list[ServiceRow]) -> list[tuple[int, str, str, str, int]]:
 def test_utf8_bom_is_not_part_of_the_first_header() -> None:
     rows, bad, reader = read(CSV / "bom.csv")
     assert bad == []
-    assert reader.layout is not None and reader.layout.header[0] == "Patient ID"
+    assert reader.columns().header[0] == "Patient ID"
     assert summary(rows) == [
         (2, "P001", "2026-03-02", "97129", 38),
         (3, "P002", "2026-03-02", "97110", 23),
@@ -88,7 +77,7 @@ def test_encoding_cp1252_reads_the_same_file() -> None:
 
 def test_an_unknown_encoding_name_is_a_usage_error() -> None:
     with pytest.raises(EntryError) as caught:
-        ExportReader(CSV / "bom.csv", encoding="klingon")
+        ExportFrames(CSV / "bom.csv", encoding="klingon")
     assert caught.value.exit_code == ExitCode.USAGE
 
 
@@ -379,7 +368,7 @@ def test_iso_and_us_dates_are_read(text: str, expected: dt.date) -> None:
     ],
 )
 def test_ambiguous_or_invalid_dates_are_refused_not_guessed(text: str, reason: str) -> None:
-    with pytest.raises(ValueError, match=reason):
+    with pytest.raises(BadCell, match=reason):
         parse_date(text)
 
 
@@ -403,19 +392,19 @@ def test_whole_minutes_are_read(text: str, minutes: int) -> None:
     ],
 )
 def test_bad_minutes_are_refused(text: str, reason: str) -> None:
-    with pytest.raises(ValueError, match=reason):
+    with pytest.raises(BadCell, match=reason):
         parse_minutes(text)
 
 
 def test_position_and_size_drive_a_progress_bar_for_files_only() -> None:
-    reader = ExportReader(CSV / "crlf.csv")
+    reader = ExportFrames(CSV / "crlf.csv")
     assert reader.position() is None
     items = iter(reader)
     next(items)
     assert reader.size == (CSV / "crlf.csv").stat().st_size
     assert reader.position() == reader.size  # a small file is read in one buffer
-    stream = ExportReader(io.BytesIO((CSV / "crlf.csv").read_bytes()))
-    list(stream)
+    stream = ExportFrames(io.BytesIO((CSV / "crlf.csv").read_bytes()))
+    frames(stream)
     assert stream.size is None and stream.position() is None
 
 
@@ -452,3 +441,16 @@ def test_a_one_digit_or_blank_place_of_service_is_read_as_written() -> None:
     text = "Patient,DOS,Minutes,POS\nP1,2026-03-02,38,2\nP2,2026-03-02,38, \n"
     good, bad, _ = read(io.StringIO(text))
     assert [r.place_of_service for r in good] == ["2", None] and not bad
+
+
+@pytest.mark.parametrize(
+    "name", ["bad_rows.csv", "blank_lines.csv", "quoted_commas.csv", "export.csv.gz"]
+)
+@pytest.mark.parametrize("chunk_rows", [1, 2, 5])
+def test_rows_rejections_and_lines_do_not_depend_on_the_chunk_size(
+    name: str, chunk_rows: int
+) -> None:
+    rows, bad, reader = read(CSV / name)
+    in_parts, bad_in_parts, parts_reader = read(CSV / name, chunk_rows=chunk_rows)
+    assert (in_parts, bad_in_parts) == (rows, bad)
+    assert parts_reader.blank_lines == reader.blank_lines

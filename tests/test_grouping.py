@@ -1,83 +1,129 @@
-"""Rows into visits (issue 4, RULES.md §2: one timed pool per patient and date of service)."""
+"""Rows into visits (issue 4, RULES.md §2: one timed pool per patient and date of service).
+
+Visits are formed by :func:`cognibill.engine.visits.form_visits` from the reader's ``ROWS``
+frame; a claim run (:class:`cognibill.engine.run.ClaimRun`) bills an export in batches that end
+at a change of date, so a visit's rows anywhere within one day are billed together.
+"""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import polars as pl
 import pytest
 
-from cognibill.engine.units import Entry, UnitRule, compute_units
+from cognibill.api import bill_rows
+from cognibill.engine.bill import Billed
+from cognibill.engine.run import ClaimRun, OutOfOrder, Rejected, RunOptions
+from cognibill.engine.visits import DEFAULT_VISIT_KEY, Visits, describe_visit_key, form_visits
 from cognibill.errors import EntryError
-from cognibill.findings import Finding, Severity
-from cognibill.grouping import (
-    DEFAULT_VISIT_KEY,
-    UnsortedInputError,
-    describe_visit_key,
-    group_visits,
-    parse_visit_key,
-)
-from cognibill.models import Discipline, Visit
-from cognibill.readers.csv_export import ExportReader, RejectedRow, ServiceRow
+from cognibill.grouping import parse_visit_key  # moves to cognibill.engine.visits (issue 9)
+from cognibill.inputs.export import ExportFrames
 from cognibill.rules import context
+from tests.export_rows import Row, frames, rows_of
 
 CSV = Path(__file__).parent / "data" / "csv"
 
 HEADER = "Client,DOS,Provider NPI,Credential,CPT,Duration,Payer\n"
 
 
-def visits_of(text: str, key: str | Sequence[str] = DEFAULT_VISIT_KEY) -> list[Visit]:
-    rejected: list[RejectedRow] = []
-    reader = ExportReader(io.StringIO(HEADER + text))
-    return list(group_visits(reader, parse_visit_key(key), on_rejected=rejected.append))
+def rows_in(text: str) -> pl.DataFrame:
+    """The ``ROWS`` of an export of ``HEADER`` and ``text`` (no row rejected)."""
+    rows, rejected = frames(ExportFrames(io.StringIO(HEADER + text)))
+    assert rejected.is_empty()
+    return rows
 
 
-def units(visit: Visit) -> dict[str, int]:
-    result = compute_units([Entry(s.code, s.minutes) for s in visit.services], UnitRule.CMS)
-    return {line.code: line.units for line in result.lines if line.units}
+def visits_of(text: str, key: tuple[str, ...] = DEFAULT_VISIT_KEY) -> Visits:
+    return form_visits(rows_in(text), key)
+
+
+def services(grouped: Visits) -> list[list[Row]]:
+    """The rows of each visit, in visit order."""
+    ids = grouped.visits.get_column("visit").to_list()
+    return [rows_of(grouped.rows.filter(pl.col("visit") == v)) for v in ids]
+
+
+def units(text: str, key: tuple[str, ...] = DEFAULT_VISIT_KEY) -> list[dict[str, int]]:
+    """The units each visit bills (codes with none left out), in visit order."""
+    lines = bill_rows(rows_in(text), visit_key=key, estimate=False).lines
+    return [
+        {code: n for code, n in part.select("code", "units").iter_rows() if n}
+        for part in lines.partition_by("visit", maintain_order=True)
+    ]
+
+
+def _options(**extra: object) -> RunOptions:
+    base: dict[str, object] = {"estimate": False, "batch_rows": 1, "hold_rows": 1_000}
+    base.update(extra)
+    return RunOptions(**base)  # type: ignore[arg-type]
+
+
+def _export(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "export.csv"
+    path.write_text(HEADER + text)
+    return path
+
+
+def _billed(items: list[Billed | Rejected]) -> pl.DataFrame:
+    return pl.concat([i.lines for i in items if isinstance(i, Billed)])
+
+
+def _units(lines: pl.DataFrame, patient: str) -> list[tuple[str, int]]:
+    mine = lines.filter(pl.col("patient_id") == patient)
+    return list(mine.select("code", "units").iter_rows())
 
 
 def test_two_sessions_the_same_day_by_the_same_provider_are_one_visit_rules_md_s2() -> None:
-    visits = visits_of(
+    text = (
         "C1,03/02/2026,111,CCC-SLP,97129,20,Medicare\nC1,03/02/2026,111,CCC-SLP,97129,18,Medicare\n"
     )
-    assert len(visits) == 1
-    visit = visits[0]
-    # Repeated codes stay separate services; the engine pools them: 38 min -> 97129 once + 97130 x2.
-    assert [s.minutes for s in visit.services] == [20, 18]
-    assert units(visit) == {"97129": 1, "97130": 2}
-    assert visit.line == 2 and [s.line for s in visit.services] == [2, 3]
+    grouped = visits_of(text)
+    assert grouped.visits.height == 1
+    (rows,) = services(grouped)
+    # Repeated codes stay separate rows; the engine pools them: 38 min -> 97129 once + 97130 x2.
+    assert [r.service.minutes for r in rows] == [20, 18]
+    assert units(text) == [{"97129": 1, "97130": 2}]
+    assert grouped.visits.get_column("visit_line").to_list() == [2]
+    assert [r.line for r in rows] == [2, 3]
 
 
 def test_different_disciplines_the_same_day_are_separate_visits_by_default_rules_md_s2() -> None:
-    visits = visits_of(
+    grouped = visits_of(
         "C1,03/02/2026,111,CCC-SLP,97129,20,Medicare\nC1,03/02/2026,222,OTR/L,97530,20,Medicare\n"
     )
-    assert [(v.provider.id, v.provider.discipline) for v in visits] == [
-        ("111", Discipline.SLP),
-        ("222", Discipline.OT),
-    ]
+    assert grouped.visits.select("provider", "discipline").rows() == [("111", "slp"), ("222", "ot")]
 
 
 def test_key_patient_date_pools_the_whole_day_rules_md_s2_open_setting() -> None:
     rows = "C1,03/02/2026,111,CCC-SLP,97129,7,Medicare\nC1,03/02/2026,222,OTR/L,97530,7,Medicare\n"
-    apart = visits_of(rows)
-    pooled = visits_of(rows, key="patient,date")
+    apart = units(rows)
+    pooled = units(rows, key=("patient", "date"))
     # Apart, 7 minutes each earn nothing; pooled, 14 minutes earn one unit (RULES.md §1-§2).
-    assert [sum(units(v).values()) for v in apart] == [0, 0]
-    assert len(pooled) == 1 and sum(units(pooled[0]).values()) == 1
+    assert [sum(u.values()) for u in apart] == [0, 0]
+    assert len(pooled) == 1 and sum(pooled[0].values()) == 1
 
 
 def test_the_pool_never_spans_two_dates_or_two_patients() -> None:
-    visits = visits_of(
+    text = (
         "C1,03/02/2026,111,CCC-SLP,97129,7,Medicare\n"
         "C1,03/03/2026,111,CCC-SLP,97129,7,Medicare\n"
-        "C2,03/03/2026,111,CCC-SLP,97129,7,Medicare\n",
-        key="patient,date",
+        "C2,03/03/2026,111,CCC-SLP,97129,7,Medicare\n"
     )
-    assert len(visits) == 3
-    assert all(units(v) == {} for v in visits)  # 7 minutes each: no unit (RULES.md §1)
+    assert visits_of(text, key=("patient", "date")).visits.height == 3
+    assert units(text, key=("patient", "date")) == [{}, {}, {}]  # 7 minutes each: RULES.md §1
+
+
+def test_visits_are_numbered_from_the_first_id_given_in_the_order_of_their_first_rows() -> None:
+    text = (
+        "C2,03/02/2026,111,CCC-SLP,97129,20,Medicare\n"
+        "C1,03/02/2026,111,CCC-SLP,97129,20,Medicare\n"
+        "C2,03/02/2026,111,CCC-SLP,97130,18,Medicare\n"
+    )
+    grouped = form_visits(rows_in(text), DEFAULT_VISIT_KEY, first=7)
+    assert grouped.visits.select("visit", "patient").rows() == [(7, "C2"), (8, "C1")]
+    assert grouped.rows.select("line", "visit").rows() == [(2, 7), (3, 8), (4, 7)]
 
 
 def test_a_visit_key_without_patient_and_date_is_refused() -> None:
@@ -97,97 +143,108 @@ def test_the_default_key_is_described_as_the_claim_output_names_it() -> None:
     assert describe_visit_key(("patient", "date")) == "patient, date of service"
 
 
-def test_streaming_emits_a_visit_as_soon_as_the_patient_day_changes() -> None:
-    consumed = 0
+def test_streaming_bills_a_day_as_soon_as_the_date_changes(tmp_path: Path) -> None:
+    path = _export(
+        tmp_path,
+        "C1,03/02/2026,111,CCC-SLP,97129,20,Medicare\n"
+        "C1,03/02/2026,111,CCC-SLP,97130,18,Medicare\n"
+        "C2,03/03/2026,111,CCC-SLP,97129,30,Medicare\n"
+        "C3,03/04/2026,111,CCC-SLP,97129,30,Medicare\n",
+    )
+    run = ClaimRun([str(path)], _options(hold_rows=1))
+    items = iter(run)
+    first = next(items)
+    # C1's day (lines 2-3) is complete once C2's row of 3 March (line 4) arrives; line 5 is unread.
+    assert isinstance(first, Billed)
+    assert _units(first.lines, "C1") == [("97129", 1), ("97130", 2)]
+    assert first.lines.get_column("patient_id").unique().to_list() == ["C1"]
+    assert run.summary.rows_read == 3
+    rest = [i for i in items if isinstance(i, Billed)]
+    assert [b.lines.get_column("patient_id").unique().to_list() for b in rest] == [["C2"], ["C3"]]
+    assert run.summary.grouping == "streaming"
 
-    def rows() -> Iterator[ServiceRow | RejectedRow]:
-        nonlocal consumed
-        for item in ExportReader(CSV / "crlf.csv"):
-            consumed += 1
-            yield item
 
-    visits = group_visits(rows())
-    first = next(visits)
-    # C1's day (lines 2-3) is complete once C2's row (line 4) arrives; the rest is unread.
-    assert (first.patient, len(first.services)) == ("C1", 2)
-    assert consumed == 3
-    assert [v.patient for v in visits] == ["C2"]
+def test_a_visit_whose_rows_are_apart_within_one_day_is_billed_whole_streaming() -> None:
+    """``unsorted.csv``: C1's 20 and 18 minutes of 2 March, C2's row between them."""
+    run = ClaimRun([str(CSV / "unsorted.csv")], _options(hold_rows=1))
+    lines = _billed(list(run))
+    assert _units(lines, "C1") == [("97129", 1), ("97130", 2)]  # 38 minutes pooled
+    assert (run.summary.grouping, run.summary.regrouped_at) == ("streaming", None)
 
 
-def test_a_patient_day_that_comes_back_stops_streaming_with_its_line() -> None:
-    rejected: list[RejectedRow] = []
-    reader = ExportReader(CSV / "unsorted.csv")
-    with pytest.raises(UnsortedInputError) as caught:
-        list(group_visits(reader, source=reader.name, on_rejected=rejected.append))
+def test_a_patient_whose_dates_go_back_after_output_began_stops_with_its_line(
+    tmp_path: Path,
+) -> None:
+    path = _export(
+        tmp_path,
+        "C1,03/02/2026,111,CCC-SLP,97129,20,Medicare\n"
+        "C2,03/03/2026,111,CCC-SLP,97129,30,Medicare\n"
+        "C1,03/02/2026,111,CCC-SLP,97130,18,Medicare\n",
+    )
+    with pytest.raises(OutOfOrder) as caught:
+        list(ClaimRun([str(path)], _options(hold_rows=1)))
     assert caught.value.line == 4
     assert caught.value.hint is not None and "--unsorted" in caught.value.hint
 
 
-def test_buffered_grouping_takes_any_order_and_emits_by_first_line() -> None:
-    rejected: list[RejectedRow] = []
-    reader = ExportReader(CSV / "unsorted.csv")
-    visits = list(group_visits(reader, buffer=True, on_rejected=rejected.append))
-    assert [(v.patient, v.line, [s.line for s in v.services]) for v in visits] == [
-        ("C1", 2, [2, 4]),
-        ("C2", 3, [3]),
+def test_buffered_grouping_takes_any_order_and_emits_by_first_line(tmp_path: Path) -> None:
+    grouped = form_visits(frames(ExportFrames(CSV / "unsorted.csv"))[0], DEFAULT_VISIT_KEY)
+    assert [(r[0].patient, [s.line for s in r]) for r in services(grouped)] == [
+        ("C1", [2, 4]),
+        ("C2", [3]),
     ]
-    assert units(visits[0]) == {"97129": 1, "97130": 2}  # 20 + 18 = 38 min pooled: 3 units
+    path = _export(
+        tmp_path,
+        "C1,03/02/2026,111,CCC-SLP,97129,20,Medicare\n"
+        "C2,03/03/2026,111,CCC-SLP,97129,30,Medicare\n"
+        "C1,03/02/2026,111,CCC-SLP,97130,18,Medicare\n",
+    )
+    run = ClaimRun([str(path)], _options(unsorted=True, hold_rows=1))
+    lines = _billed(list(run))
+    visits = lines.select("patient_id", "line").unique(maintain_order=True)
+    assert visits.rows() == [("C1", 2), ("C2", 3)]
+    assert _units(lines, "C1") == [("97129", 1), ("97130", 2)]  # 20 + 18 = 38 min pooled
 
 
 def test_streaming_and_buffered_agree_on_sorted_input() -> None:
-    def run(buffer: bool) -> list[tuple[str, object, tuple[int | None, ...]]]:
-        rejected: list[RejectedRow] = []
-        reader = ExportReader(CSV / "bad_rows.csv")
-        out = group_visits(reader, buffer=buffer, on_rejected=rejected.append)
-        return [(v.patient, v.date, tuple(s.line for s in v.services)) for v in out]
+    def run(unsorted: bool) -> pl.DataFrame:
+        lines = _billed(list(ClaimRun([str(CSV / "bad_rows.csv")], _options(unsorted=unsorted))))
+        return lines.drop("visit")
 
-    assert run(buffer=False) == run(buffer=True)
-
-
-def test_rejected_rows_go_to_the_sink_in_order_and_nothing_is_lost() -> None:
-    rejected: list[RejectedRow] = []
-    reader = ExportReader(CSV / "bad_rows.csv")
-    visits = list(group_visits(reader, on_rejected=rejected.append))
-    used = sum(len(v.services) for v in visits)
-    assert [r.line for r in rejected] == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16]
-    assert used + len(rejected) == reader.rows_read
+    streamed, buffered = run(unsorted=False), run(unsorted=True)
+    assert streamed.height > 0
+    assert streamed.equals(buffered)
 
 
-def test_a_rejected_row_without_a_sink_is_an_error_not_a_silent_drop() -> None:
-    with pytest.raises(ValueError, match="on_rejected"):
-        list(group_visits(ExportReader(CSV / "bad_rows.csv")))
+def test_rejected_rows_come_out_in_order_and_nothing_is_lost() -> None:
+    run = ClaimRun([str(CSV / "bad_rows.csv")], _options(batch_rows=2))
+    items = list(run)
+    rejected = pl.concat([i.rows for i in items if isinstance(i, Rejected)])
+    assert rejected.get_column("line").to_list() == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16]
+    summary = run.summary
+    assert (summary.rows_read, summary.rows_rejected, summary.rows_used) == (16, 13, 3)
+    reader = ExportFrames(CSV / "bad_rows.csv")
+    rows, bad = frames(reader)
+    grouped = form_visits(rows, DEFAULT_VISIT_KEY)
+    assert grouped.rows.get_column("visit").null_count() == 0
+    assert grouped.rows.height + bad.height == reader.rows_read
 
 
 def test_visit_fields_that_differ_within_a_visit_are_reported_rules_md_s2() -> None:
-    found: list[tuple[int | None, Finding]] = []
-    rejected: list[RejectedRow] = []
-    reader = ExportReader(
-        io.StringIO(
-            HEADER + "C1,03/02/2026,111,CCC-SLP,97129,20,Medicare\n"
-            "C1,03/02/2026,111,CCC-SLP,97130,15,Aetna\n"
-        )
+    grouped = visits_of(
+        "C1,03/02/2026,111,CCC-SLP,97129,20,Medicare\nC1,03/02/2026,111,CCC-SLP,97130,15,Aetna\n"
     )
-    visits = list(
-        group_visits(
-            reader,
-            on_rejected=rejected.append,
-            on_finding=lambda visit, finding: found.append((visit.line, finding)),
-        )
-    )
-    assert len(visits) == 1 and visits[0].payer == "Medicare"
-    (line, finding), *more = found
-    assert more == [] and line == 2
-    assert finding.id == "visit-field-conflict" and finding.severity is Severity.WARNING
-    assert "'Medicare' (line 2), 'Aetna' (line 3)" in finding.message
-    assert "add payer to --visit-key" in finding.hint
+    assert grouped.visits.select("visit_line", "payer").rows() == [(2, "Medicare")]
+    (finding,) = grouped.findings.iter_rows(named=True)
+    assert finding["visit"] == grouped.visits.item(0, "visit")
+    assert (finding["id"], finding["severity"]) == ("visit-field-conflict", "warning")
+    assert "'Medicare' (line 2), 'Aetna' (line 3)" in finding["message"]
+    assert "add payer to --visit-key" in finding["hint"]
 
 
 def test_rows_that_agree_raise_no_conflict() -> None:
-    found: list[Finding] = []
-    rejected: list[RejectedRow] = []
-    reader = ExportReader(CSV / "crlf.csv")
-    list(group_visits(reader, on_rejected=rejected.append, on_finding=lambda v, f: found.append(f)))
-    assert found == []
+    grouped = form_visits(frames(ExportFrames(CSV / "crlf.csv"))[0], DEFAULT_VISIT_KEY)
+    assert grouped.findings.is_empty()
 
 
 def test_sessions_and_diagnoses_of_all_rows_are_kept() -> None:
@@ -196,13 +253,13 @@ def test_sessions_and_diagnoses_of_all_rows_are_kept() -> None:
         "P1,2026-03-02,20,97129,S1,R41.840\n"
         "P1,2026-03-02,18,97130,S2,I69.31\n"
     )
-    visits = list(group_visits(ExportReader(text)))
-    assert visits[0].session_id == "S1;S2"
-    assert visits[0].diagnoses == ("R41.840", "I69.31")
+    grouped = form_visits(frames(ExportFrames(text))[0], DEFAULT_VISIT_KEY)
+    visit = grouped.visits.row(0, named=True)
+    assert visit["session_id"] == "S1;S2"
+    assert visit["diagnoses"] == ["R41.840", "I69.31"]
 
 
 def test_visits_carry_their_source_and_first_line() -> None:
-    reader = ExportReader(CSV / "crlf.csv")
-    visits = list(group_visits(reader, source=reader.name))
+    grouped = form_visits(frames(ExportFrames(CSV / "crlf.csv"))[0], DEFAULT_VISIT_KEY)
     name = str(CSV / "crlf.csv")
-    assert [(v.source, v.line) for v in visits] == [(name, 2), (name, 4)]
+    assert grouped.visits.select("source", "visit_line").rows() == [(name, 2), (name, 4)]

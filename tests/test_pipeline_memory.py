@@ -1,15 +1,20 @@
-"""A claim run makes no reference cycles per visit, so the CLI runs it with the collector off."""
+"""A claim run (``cognibill.engine.run.ClaimRun``) makes no reference cycles per visit, so the
+CLI runs it with the collector off."""
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from cognibill.cli.common import collector_paused
-from cognibill.pipeline import ClaimOptions, ClaimRun
-from tests.conftest import REPO
+from cognibill.engine.run import ClaimRun, RunOptions
+from tests.conftest import REPO, Run
+
+CliRun = Callable[..., Run]
+"""The ``cli`` fixture of ``tests/conftest.py``."""
 
 SAMPLE = REPO / "sample_sessions" / "export.csv"
 
@@ -19,7 +24,7 @@ def _garbage_after_run(path: Path) -> int:
     was = gc.isenabled()
     gc.disable()
     try:
-        list(ClaimRun([str(path)], ClaimOptions()))
+        list(ClaimRun([str(path)], RunOptions()))
         return gc.collect()
     finally:
         if was:
@@ -66,9 +71,9 @@ def test_a_collector_someone_else_turned_off_stays_off() -> None:
 
 @pytest.mark.parametrize("command", ["claim", "check"])
 def test_claim_and_check_leave_the_collector_on_even_when_they_fail(
-    cli,
+    cli: CliRun,
     command: str,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
 ) -> None:
     assert cli(command, str(SAMPLE), "-q", "--fail-on", "never").code == 0
     assert gc.isenabled()
