@@ -51,6 +51,7 @@ import polars as pl
 from cognibill.catalogue import COGNITIVE, COGNITIVE_ADDON, COGNITIVE_PRIMARY
 from cognibill.engine.frames import FINDINGS, LINES, conform
 from cognibill.engine.money import dollars
+from cognibill.engine.visits import per_value
 from cognibill.rules.catalogue import RULES
 
 UNIT_MINUTES = 15
@@ -652,11 +653,8 @@ def _below_minimum(s: pl.DataFrame, unit_values: pl.DataFrame | None) -> pl.Data
     )
     below = _with_values(below, unit_values).rechunk()
     pooled = _IS_CMS & (pl.col("cms_units") > 0)
-    return below.select(
-        "visit",
-        pl.lit("below-minimum").alias("id"),
+    texts = (
         pl.when(pooled).then(pl.lit("info")).otherwise(pl.lit("warning")).alias("severity"),
-        pl.col("label").alias("code"),
         pl.concat_str(
             pl.col("label"),
             pl.lit(": "),
@@ -677,6 +675,15 @@ def _below_minimum(s: pl.DataFrame, unit_values: pl.DataFrame | None) -> pl.Data
         .then(pl.lit(None, dtype=pl.String))
         .otherwise(pl.lit(RULES["below-minimum"].hint_for("alone")))
         .alias("hint"),
+    )
+    # The texts are made once per distinct (code, minutes, rule, ..., value): few of them.
+    return per_value(below, ["visit", "label", "order"], texts).select(
+        "visit",
+        pl.lit("below-minimum").alias("id"),
+        "severity",
+        pl.col("label").alias("code"),
+        "message",
+        "hint",
         pl.lit(1).alias("_at"),
         "order",
     )

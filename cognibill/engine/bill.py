@@ -118,7 +118,10 @@ def bill(rows: pl.DataFrame, settings: Settings, state: State, *, tables: bool =
         found.append(history)
     with timed("money"):
         billed = every.filter(pl.col("units") > 0)
-        billed = billed.with_columns(pl.int_range(pl.len()).over("visit").alias("n"))
+        # the line's number within its visit (lines come in visit order: a run per visit)
+        i = pl.int_range(pl.len())
+        first = pl.col("visit").ne_missing(pl.col("visit").shift()).fill_null(True)
+        billed = billed.with_columns((i - pl.when(first).then(i).forward_fill()).alias("n"))
         billed = _priced(billed, visits, settings)
     with timed("thresholds"):
         if settings.limits is not None and settings.pricer is not None:

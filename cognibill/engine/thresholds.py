@@ -17,6 +17,7 @@ import polars as pl
 
 from cognibill.engine.frames import FINDINGS, conform, empty
 from cognibill.engine.money import dollars
+from cognibill.engine.visits import visit_columns
 
 GROUP_OF_DISCIPLINE = {"pt": "pt-slp", "pta": "pt-slp", "slp": "pt-slp", "ot": "ot", "ota": "ot"}
 """The threshold group of a line without GP/GN/GO, by the discipline that furnished it."""
@@ -76,6 +77,41 @@ def threshold_group() -> pl.Expr:
     )
 
 
+def _group(modifiers: pl.Series) -> pl.Expr:
+    """``threshold_group()``, without cleaning each line's modifiers when all are clean."""
+    given = modifiers.explode()
+    if not given.ne_missing(given.str.strip_chars().str.to_uppercase()).any():
+        mods = pl.col("modifiers")
+        return (
+            pl.when(mods.list.contains("GO"))
+            .then(pl.lit("ot"))
+            .when(mods.list.contains("GP") | mods.list.contains("GN"))
+            .then(pl.lit("pt-slp"))
+            .otherwise(pl.col("discipline").replace_strict(GROUP_OF_DISCIPLINE, default=None))
+        )
+    return threshold_group()
+
+
+def _in_date_order(work: pl.DataFrame) -> pl.DataFrame:
+    """``work`` sorted by patient, year, group, date, visit and line. When it comes in visit
+    and line order with every patient and date known, a stable sort on one integer (the
+    patient as a category, the group, the day) gives the same runs in the same order within
+    each (patient, year, group); the order of the runs themselves does not matter."""
+    dates = work.get_column("date")
+    order = work.select(
+        (pl.col("visit").cast(pl.UInt64) * (1 << 32) + pl.col("n").cast(pl.UInt64)).is_sorted()
+    ).item()
+    if order and work.get_column("patient").null_count() == 0 and dates.null_count() == 0:
+        low, high = dates.min(), dates.max()
+        assert isinstance(low, dt.date) and isinstance(high, dt.date)
+        if (high - low).days < 1 << 20:
+            patient = pl.col("patient").cast(pl.Categorical).to_physical().cast(pl.UInt64)
+            group = (pl.col("group") == "pt-slp").cast(pl.UInt64)
+            day = (pl.col("date") - pl.lit(low)).dt.total_days().cast(pl.UInt64)
+            return work.sort((patient * 2 + group) * (1 << 20) + day, maintain_order=True)
+    return work.sort("patient", "year", "group", "date", "visit", "n")
+
+
 def apply_thresholds(
     lines: pl.DataFrame,
     visits: pl.DataFrame,
@@ -89,43 +125,51 @@ def apply_thresholds(
     and a line number ``n`` within the visit; ``visits``: ``visit``, ``patient``, ``date``,
     ``discipline``, ``payer_id``; ``tracked``: the payer ids that track KX.
     """
-    info = visits.select("visit", "patient", "date", "discipline", "payer_id")
-    work = (
-        lines.select("visit", "n", "code", "modifiers", "allowed_lo")
-        .join(info, on="visit", how="left")
-        .with_columns(threshold_group().alias("group"), pl.col("date").dt.year().alias("year"))
-        .filter(
-            pl.col("payer_id").is_in(sorted(tracked))
-            & pl.col("group").is_not_null()
-            & pl.col("allowed_lo").is_not_null()
-        )
-    )
+    work = visit_columns(
+        lines.select("visit", "n", "code", "modifiers", "allowed_lo").with_row_index("_at"),
+        visits,
+        "patient",
+        "date",
+        "discipline",
+        "payer_id",
+    ).filter(pl.col("payer_id").is_in(sorted(tracked)) & pl.col("allowed_lo").is_not_null())
+    work = work.with_columns(
+        _group(work.get_column("modifiers")).alias("group"),
+        pl.col("date").dt.year().alias("year"),
+        pl.col("modifiers").list.contains("KX").alias("_has_kx"),
+    ).filter(pl.col("group").is_not_null())
+    work = work.drop("modifiers", "discipline", "payer_id")
     if work.is_empty():
         return lines, empty(FINDINGS), totals
-    kx = pl.DataFrame(
-        {"year": list(limits.kx), "kx": list(limits.kx.values())},
-        schema={"year": pl.Int32, "kx": pl.Int64},
-    )
     last = max(limits.kx) if limits.kx else None
+    kx_of = pl.col("year").replace_strict(limits.kx, default=None, return_dtype=pl.Int64)
+    if last is not None:  # a year past the data uses the last known threshold
+        kx_of = (
+            pl.when(kx_of.is_null() & (pl.col("year") > last))
+            .then(pl.lit(limits.kx[last]))
+            .otherwise(kx_of)
+        )
+    # Sorted runs of (patient, year, group): a running sum, restarted at each run's first line.
+    work = _in_date_order(work)
+    keys = ("patient", "year", "group")
+    starts = pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift()) for k in keys).fill_null(
+        True
+    )
+    running = pl.col("allowed_lo").cum_sum()
+    before_run = pl.when(starts).then(running - pl.col("allowed_lo")).forward_fill()
     work = (
-        work.sort("patient", "year", "group", "date", "visit", "n")
-        .join(totals.frame.rename({"cents": "_start"}), on=["patient", "year", "group"], how="left")
+        work.join(
+            totals.frame.rename({"cents": "_start"}),
+            on=list(keys),
+            how="left",
+            maintain_order="left",
+        )
         .with_columns(
-            (
-                pl.col("allowed_lo").cum_sum().over("patient", "year", "group")
-                + pl.col("_start").fill_null(0)
-            ).alias("after")
+            (running - before_run + pl.col("_start").fill_null(0)).alias("after"),
+            kx_of.alias("kx"),
         )
         .with_columns((pl.col("after") - pl.col("allowed_lo")).alias("before"))
-        .join(kx, on="year", how="left")
     )
-    if last is not None:  # a year past the data uses the last known threshold
-        work = work.with_columns(
-            pl.when(pl.col("kx").is_null() & (pl.col("year") > last))
-            .then(pl.lit(limits.kx[last]))
-            .otherwise(pl.col("kx"))
-            .alias("kx")
-        )
     review = limits.review
     work = work.with_columns(
         (pl.col("kx").is_not_null() & (pl.col("after") > pl.col("kx"))).alias("needs_kx"),
@@ -133,28 +177,22 @@ def apply_thresholds(
         (pl.col("needs_kx") & (pl.col("before") <= pl.col("kx"))).alias("crosses_kx"),
         ((pl.col("after") > review) & (pl.col("before") <= review)).alias("crosses_review"),
     )
-    new_totals = Totals(
-        pl.concat(
-            [
-                totals.frame,
-                work.group_by("patient", "year", "group").agg(
-                    pl.col("after").last().alias("cents")
-                ),
-            ]
+    ends = pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(-1)) for k in keys).fill_null(
+        True
+    )
+    reached = work.filter(ends).select(*keys, pl.col("after").alias("cents"))
+    new_totals = Totals(pl.concat([totals.frame.join(reached, on=list(keys), how="anti"), reached]))
+    add_kx = work.filter(pl.col("needs_kx") & ~pl.col("_has_kx")).get_column("_at")
+    marked = lines
+    if not add_kx.is_empty():
+        flag = pl.Series("_kx", [False] * lines.height, dtype=pl.Boolean).scatter(add_kx, True)
+        marked = lines.with_columns(
+            pl.when(flag)
+            .then(pl.col("modifiers").list.concat(pl.lit(["KX"], dtype=pl.List(pl.String))))
+            .otherwise(pl.col("modifiers"))
+            .alias("modifiers")
         )
-        .group_by("patient", "year", "group")
-        .agg(pl.col("cents").last())
-    )
-    add_kx = work.filter(pl.col("needs_kx") & ~pl.col("modifiers").list.contains("KX")).select(
-        "visit", "n", pl.lit(True).alias("_kx")
-    )
-    marked = lines.join(add_kx, on=["visit", "n"], how="left", maintain_order="left").with_columns(
-        pl.when(pl.col("_kx"))
-        .then(pl.col("modifiers").list.concat(pl.lit(["KX"], dtype=pl.List(pl.String))))
-        .otherwise(pl.col("modifiers"))
-        .alias("modifiers")
-    )
-    return marked.drop("_kx"), _findings(work, review), new_totals
+    return marked, _findings(work, review), new_totals
 
 
 def _findings(work: pl.DataFrame, review: int) -> pl.DataFrame:

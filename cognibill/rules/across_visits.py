@@ -27,12 +27,13 @@ counted as a new treatment day, and 97129 on it is not compared with earlier chu
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from cognibill.engine.frames import FINDINGS, VISITS, Batch, conform, empty, payer_columns
-from cognibill.rules.visit_facts import finding_rows, iso
+from cognibill.rules.visit_facts import among_visits, finding_rows, iso
 
 PROGRESS_EVERY = 10
 """A progress report at least once every 10 treatment days (RULES.md §7)."""
@@ -126,10 +127,10 @@ def check_history(batch: Batch, history: History) -> tuple[pl.DataFrame, History
     Reads VISITS ``visit, patient, date, provider, discipline, source, visit_line, payer_id``;
     LINES ``visit, code, units``.
     """
-    billed = batch.lines.filter(pl.col("units") > 0)
+    billed = batch.lines.select("visit", "code", "units").filter(pl.col("units") > 0)
     primary = billed.filter(pl.col("code") == PRIMARY).get_column("visit").unique().implode()
     visits = batch.visits.select("visit", "patient", "date", "payer_id", *POINTER).filter(
-        pl.col("visit").is_in(billed.get_column("visit").implode())
+        among_visits(batch.visits, billed.get_column("visit"))
     )
     if visits.is_empty():
         return empty(FINDINGS), history
@@ -156,21 +157,24 @@ def _progress(visits: pl.DataFrame, carried: pl.DataFrame) -> tuple[pl.DataFrame
     """One row per patient, plan and date (its first visit), counted on from the carried days:
     a date is a new treatment day unless it is the carried last one."""
     keys = ["patient", "plan"]
+    # A running count over the sorted days, less the count before each run's first day.
+    new = pl.col("new").cast(pl.UInt32)
+    before_run = pl.when(pl.col("_run_start")).then(new.cum_sum() - new).forward_fill()
     days = (
-        visits.sort("pk", "plan", "date", "visit", nulls_last=True)
+        _sorted(visits.select("visit", "patient", "pk", "plan", "date", "requires_plan_of_care"))
         .with_columns(
             _starts("pk", "plan", "date").alias("first_of_day"),
-            _starts("pk", "plan").cum_sum().alias("run"),
+            _starts("pk", "plan").alias("_run_start"),
         )
         .filter(pl.col("first_of_day"))
+        .with_columns(pl.col("_run_start").cum_sum().alias("run"))
         .join(carried, on=keys, how="left", nulls_equal=True, maintain_order="left")
         .with_columns(
             (pl.col("last").is_null() | (pl.col("date") != pl.col("last"))).alias("new"),
             pl.col("days").fill_null(0),
         )
-        .with_columns(
-            (pl.col("days") + pl.col("new").cast(pl.UInt32).cum_sum().over("run")).alias("count")
-        )
+        .with_columns((pl.col("days") + new.cum_sum() - before_run).alias("count"))
+        .drop("_run_start")
     )
     due = days.filter(pl.col("new") & (pl.col("count") % PROGRESS_EVERY == 0))
     plan = (
@@ -202,6 +206,29 @@ def _progress(visits: pl.DataFrame, carried: pl.DataFrame) -> tuple[pl.DataFrame
     )
     kept = carried.join(seen, on=keys, how="anti", nulls_equal=True)
     return found, pl.concat([kept, conform(seen, TREATED)])
+
+
+_PLAN_ORDER = {name: number for number, name in enumerate(sorted({*PLAN_OF.values(), "other"}))}
+
+
+def _sorted(visits: pl.DataFrame) -> pl.DataFrame:
+    """``visits`` (in visit order) sorted by patient, plan, date and visit: on one integer when
+    no patient or date is missing and the dates span less than 2**20 days."""
+    dates = visits.get_column("date")
+    if (
+        visits.height
+        and visits.get_column("pk").null_count() == 0
+        and dates.null_count() == 0
+        and visits.get_column("visit").is_sorted()
+    ):
+        low, high = dates.min(), dates.max()
+        assert isinstance(low, dt.date) and isinstance(high, dt.date)
+        if (high - low).days < 1 << 20:
+            plan = pl.col("plan").replace_strict(_PLAN_ORDER, return_dtype=pl.UInt64)
+            day = (pl.col("date") - pl.lit(low)).dt.total_days().cast(pl.UInt64)
+            key = (pl.col("pk").cast(pl.UInt64) * 4 + plan) * (1 << 20) + day
+            return visits.sort(key, maintain_order=True)
+    return visits.sort("pk", "plan", "date", "visit", nulls_last=True)
 
 
 def _primary(visits: pl.DataFrame, carried: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -248,10 +275,16 @@ def _primary(visits: pl.DataFrame, carried: pl.DataFrame) -> tuple[pl.DataFrame,
         code=PRIMARY,
     )
     latest = firsts.group_by("patient", maintain_order=True).last()
-    merged = (
-        pl.concat([carried, conform(latest, BILLED_PRIMARY)])
-        .sort("patient", "date", nulls_last=True, maintain_order=True)
-        .group_by("patient", maintain_order=True)
-        .last()
+    latest = conform(latest, BILLED_PRIMARY)
+    # A patient's carried row stays only when it is later than this chunk's (a missing date
+    # counts as the latest); on the same date this chunk's wins.
+    newer = latest.select("patient", pl.col("date").alias("_date"), pl.lit(True).alias("_in"))
+    later = (pl.col("date").is_null() & pl.col("_date").is_not_null()) | (
+        pl.col("date") > pl.col("_date")
+    ).fill_null(False)
+    kept = (
+        carried.join(newer, on="patient", how="left", nulls_equal=True, maintain_order="left")
+        .filter(~pl.col("_in").fill_null(False) | later)
+        .drop("_date", "_in")
     )
-    return found, conform(merged, BILLED_PRIMARY)
+    return found, pl.concat([kept, latest])

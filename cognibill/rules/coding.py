@@ -130,10 +130,16 @@ def check_cognitive(batch: Batch) -> pl.DataFrame:
     97129; a warning when 97130 was only entered without 97129 and the minutes earn a unit
     (the claim lines bill 97129 first).
     """
-    pair = batch.services.filter(pl.col("service") == COGNITIVE)
+    pair = batch.services.select(
+        "visit", "service", "codes", "minutes", "billed_primary", "billed_addon"
+    ).filter(pl.col("service") == COGNITIVE)
     if not pair.height:
         return empty(FINDINGS)
-    units = _units_by_service(batch.lines.filter(pl.col("service") == COGNITIVE))
+    units = _units_by_service(
+        batch.lines.select("visit", "service", "units", "tied").filter(
+            pl.col("service") == COGNITIVE
+        )
+    )
     pair = (
         _keyed(pair).join(units.select("_k", "_units"), on="_k", how="left", maintain_order="left")
     ).with_columns(
@@ -197,7 +203,9 @@ def check_cognitive(batch: Batch) -> pl.DataFrame:
 
 def check_adaptive(batch: Batch) -> pl.DataFrame:
     """``adaptive-behavior-conflict``: 97129/97130 with 97153 or 97155 (RULES.md §5)."""
-    services = batch.services.filter(pl.col("service").is_in([COGNITIVE, *_ADAPTIVE]))
+    services = batch.services.select("visit", "service").filter(
+        pl.col("service").is_in([COGNITIVE, *_ADAPTIVE])
+    )
     if not services.height:
         return empty(FINDINGS)
     service = pl.col("service")
@@ -248,7 +256,11 @@ def check_billed_units(batch: Batch, unit_values: pl.DataFrame | None = None) ->
     (LINES ``tied``: the service was a candidate of one), every timed service states its
     units, and their sum is the visit's timed units.
     """
-    services = batch.services.filter(pl.col("billed_complete") & pl.col("billed_stated"))
+    services = batch.services.select(
+        "visit", "service", "codes", "minutes", "billed", "first_line", "order"
+    ).filter(
+        batch.services.get_column("billed_complete") & batch.services.get_column("billed_stated")
+    )
     if not services.height:
         return empty(FINDINGS)
     earned = _units_by_service(batch.lines)
@@ -352,9 +364,13 @@ def _left_behind(under: pl.DataFrame, unit_values: pl.DataFrame | None) -> pl.Da
         .otherwise(pl.col("service"))
         .alias("_rest_code"),
     )
-    values = unit_values.select(
-        pl.col("visit").cast(pl.UInt32), pl.col("code").cast(pl.String), "value_cents"
-    ).unique(["visit", "code"], keep="first", maintain_order=True)
+    values = (
+        unit_values.select(
+            pl.col("visit").cast(pl.UInt32), pl.col("code").cast(pl.String), "value_cents"
+        )
+        .filter(pl.col("visit").is_in(under.get_column("visit").unique().implode()))
+        .unique(["visit", "code"], keep="first", maintain_order=True)
+    )
     for which in ("first", "rest"):
         work = work.join(
             values.rename({"code": f"_{which}_code", "value_cents": f"_{which}_value"}),

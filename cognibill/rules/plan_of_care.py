@@ -11,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from cognibill.engine.frames import FINDINGS, Batch, empty, payer_columns
+from cognibill.engine.visits import visit_columns
 from cognibill.models import Discipline
 from cognibill.rules.visit_facts import finding_rows, iso, with_services
 
@@ -53,7 +54,8 @@ def check_plan(batch: Batch, flags: pl.DataFrame) -> pl.DataFrame:
     Reads VISITS ``visit, date, discipline, payer_id, has_plan, poc_*``; SERVICES ``visit``.
     Only the plan's diagnoses' count is read here (``cognibill.rules.visit_facts`` reads them).
     """
-    visits = with_services(batch).select(
+    visits = with_services(
+        batch,
         "visit",
         "date",
         "discipline",
@@ -70,9 +72,14 @@ def check_plan(batch: Batch, flags: pl.DataFrame) -> pl.DataFrame:
     if visits.is_empty():
         return empty(FINDINGS)
     visits = payer_columns(visits, batch.payers, "requires_plan_of_care", "is_medicare")
-    visits = visits.join(
-        flags.select("visit", "therapy_any", "therapy_always"), on="visit", how="left"
-    ).sort("visit")
+    visits = visit_columns(
+        visits,
+        flags.select("visit", "therapy_any", "therapy_always"),
+        "therapy_any",
+        "therapy_always",
+    )
+    if not visits.get_column("visit").is_sorted():
+        visits = visits.sort("visit", maintain_order=True)
     has_plan = pl.col("has_plan").fill_null(False)
     parts = [_no_plan(visits.filter(~has_plan)), *_with_plan(visits.filter(has_plan))]
     return pl.concat(parts).sort("visit", "_k", maintain_order=True).drop("_k")

@@ -17,6 +17,7 @@ import polars as pl
 
 from cognibill.catalogue import COGNITIVE, COGNITIVE_PRIMARY, load_catalogue
 from cognibill.engine.frames import FINDINGS, SERVICES, Batch, empty, payer_columns
+from cognibill.engine.visits import of_visits, visit_columns
 from cognibill.models import Discipline
 from cognibill.rules.catalogue import RULES as CATALOGUE
 from cognibill.rules.context import PayerPolicy
@@ -270,7 +271,10 @@ def _billed_only(services: pl.DataFrame, billed: pl.DataFrame) -> pl.DataFrame:
     """The rows of ``services`` whose (visit, service) is in ``billed`` (units > 0 when it has
     ``units``), in visit then code order, numbered ``_i``."""
     if "units" in billed.columns:
-        billed = billed.filter(pl.col("units") > 0)
+        runs = _line_runs(services, billed)
+        if runs is not None:
+            return _in_code_order(services.filter(runs))
+        billed = billed.select("visit", "service", "units").filter(pl.col("units") > 0)
     keys = sorted(services.get_column("service").unique().drop_nulls().to_list())
     index = {key: number for number, key in enumerate(keys)}
 
@@ -279,7 +283,27 @@ def _billed_only(services: pl.DataFrame, billed: pl.DataFrame) -> pl.DataFrame:
         return pl.col("visit").cast(pl.UInt64) * (len(keys) + 1) + service
 
     wanted = billed.select(packed(billed).alias("_k")).get_column("_k").drop_nulls()
-    kept = services.filter(packed(services).is_in(wanted.implode()))
+    return _in_code_order(services.filter(packed(services).is_in(wanted.implode())))
+
+
+def _line_runs(services: pl.DataFrame, lines: pl.DataFrame) -> pl.Series | None:
+    """Per service: whether one of its lines bills a unit, when ``lines`` are the services'
+    lines in their order (each service one run of lines); else None."""
+    keys = lines.select(
+        pl.struct("visit", "service").rle_id().alias("_run"), (pl.col("units") > 0).alias("_b")
+    )
+    runs = keys.group_by("_run", maintain_order=True).agg(pl.col("_b").any())
+    if runs.height != services.height:
+        return None
+    starts = keys.get_column("_run").is_first_distinct()
+    heads = lines.select("visit", "service").filter(starts)
+    same = heads.get_column("visit").equals(services.get_column("visit")) and heads.get_column(
+        "service"
+    ).equals(services.get_column("service"))
+    return runs.get_column("_b").fill_null(False) if same else None
+
+
+def _in_code_order(kept: pl.DataFrame) -> pl.DataFrame:
     ordered = (
         pl.col("visit").cast(pl.UInt64) * 65536 + pl.col("order").cast(pl.UInt64)
     ).is_sorted()
@@ -597,7 +621,7 @@ def check_provider(batch: Batch) -> pl.DataFrame:
     Services are taken in the order of their first entry (``first_line``, then code order), as
     the messages list them.
     """
-    visits = batch.visits.filter(
+    visits = batch.visits.select("visit", "discipline", "payer_id").filter(
         pl.col("discipline").is_in(_values(UNQUALIFIED | {Discipline.SLP})).fill_null(False)
     )
     if not visits.height:
@@ -609,8 +633,9 @@ def check_provider(batch: Batch) -> pl.DataFrame:
         "accepts_slp_cognitive",
     ).rename({"id": "payer_name"})
     services = batch.services.select(list(SERVICES))
+    services = services.filter(of_visits(services, attrs.get_column("visit")))
     frame = (
-        services.join(attrs, on="visit", how="inner")
+        visit_columns(services, attrs, *attrs.columns[1:])
         .sort(["visit", "first_line", "order"], nulls_last=True, maintain_order=True)
         .with_row_index("_i")
     )

@@ -15,6 +15,7 @@ from functools import lru_cache
 import polars as pl
 
 from cognibill.engine.frames import FINDINGS, Batch, conform, empty
+from cognibill.engine.visits import of_visits, per_value
 from cognibill.rules.catalogue import RULES
 from cognibill.rules.context import PayerPolicy, normalise_diagnosis
 
@@ -45,19 +46,28 @@ def finding_rows(
     """FINDINGS rows of ``rule_id``, one per row of ``frame`` (which has a ``visit`` column):
     the catalogue's severity unless ``severity`` is given; ``line`` null (the visit's)."""
     default = pl.lit(RULES[rule_id].severity.value)
-    out = frame.select(
+    severity = default if severity is None else severity
+    out = per_value(frame, ["visit"], (severity.alias("severity"), message.alias("message")))
+    out = out.select(
         pl.col("visit"),
         pl.lit(rule_id).alias("id"),
-        (default if severity is None else severity).alias("severity"),
+        "severity",
         pl.lit(code, dtype=pl.String).alias("code"),
-        message.alias("message"),
+        "message",
     )
     return conform(out, FINDINGS)
 
 
-def with_services(batch: Batch) -> pl.DataFrame:
-    """The visits of ``batch`` with a service that enters the units (a SERVICES row)."""
-    return batch.visits.filter(pl.col("visit").is_in(batch.services.get_column("visit").implode()))
+def with_services(batch: Batch, *columns: str | pl.Expr) -> pl.DataFrame:
+    """The visits of ``batch`` with a service that enters the units (a SERVICES row): the
+    ``columns`` of them when given, else all."""
+    visits = batch.visits.select(*columns) if columns else batch.visits
+    return visits.filter(among_visits(batch.visits, batch.services.get_column("visit")))
+
+
+def among_visits(visits: pl.DataFrame, wanted: pl.Series) -> pl.Series:
+    """Per row of ``visits``: whether its ``visit`` is among ``wanted``."""
+    return of_visits(visits, wanted)
 
 
 def check_date(batch: Batch) -> pl.DataFrame:
@@ -145,8 +155,14 @@ def check_diagnoses(batch: Batch) -> pl.DataFrame:
         .otherwise(_no_codes())
     )
     entered = pl.concat_list(pl.col("diagnoses").fill_null(_no_codes()), plan_codes)
-    visits = batch.visits.select("visit", "payer_id", entered.alias("entered")).filter(
-        pl.col("entered").list.len() > 0
+    some = (pl.col("diagnoses").list.len() > 0) | (
+        pl.col("has_plan").fill_null(False) & (pl.col("poc_diagnoses").list.len() > 0)
+    )
+    visits = (
+        batch.visits.select("visit", "payer_id", "diagnoses", "poc_diagnoses", "has_plan")
+        .filter(some.fill_null(False))
+        .select("visit", "payer_id", entered.alias("entered"))
+        .filter(pl.col("entered").list.len() > 0)
     )
     if visits.is_empty():
         return empty(FINDINGS)
@@ -200,7 +216,7 @@ def check_telehealth(batch: Batch) -> pl.DataFrame:
     ``visit, code, units``.
     """
     services = batch.services
-    visits = with_services(batch).select("visit", "date", "place_of_service")
+    visits = with_services(batch, "visit", "date", "place_of_service")
     places = _place_table(visits.get_column("place_of_service"))
     visits = visits.join(places, on="place_of_service", how="left", maintain_order="left")
     carried = [
