@@ -39,7 +39,7 @@ def _options(**given: Any) -> Any:
 
     key = given.pop("visit_key", DEFAULT_VISIT_KEY)
     if isinstance(key, str):
-        from cognibill.grouping import parse_visit_key
+        from cognibill.engine.visits import parse_visit_key
 
         key = parse_visit_key(key)
     ignore = frozenset(given.pop("ignore", ()))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from decimal import Decimal
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -43,22 +41,3 @@ class Finding:
             "source": self.source,
             "code": self.code,
         }
-
-
-def price_findings(
-    findings: Iterable[Finding], unit_value: Callable[[str], Decimal | None]
-) -> tuple[Finding, ...]:
-    """``below-minimum`` findings with the money involved, once fees are known (RULES.md §8):
-    what one unit of the code would have paid."""
-    out = []
-    for finding in findings:
-        if finding.id == "below-minimum" and finding.code:
-            code = finding.code.split("/")[0]
-            value = unit_value(code)
-            if value is not None:
-                finding = replace(
-                    finding,
-                    message=f"{finding.message} One unit of {code} pays about ${value:,.2f}.",
-                )
-        out.append(finding)
-    return tuple(out)

@@ -7,11 +7,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import polars as pl
 import pytest
 
-from cognibill.grouping import group_visits
+from cognibill.engine.visits import DEFAULT_VISIT_KEY, Visits, form_visits
+from cognibill.inputs.export import ExportFrames
 from cognibill.models import Discipline
-from cognibill.readers.csv_export import ExportReader, RejectedRow
 
 REPO = Path(__file__).parent.parent
 SAMPLE = REPO / "sample_sessions" / "export.csv"
@@ -21,28 +22,40 @@ import batch  # noqa: E402
 import make_export  # noqa: E402
 
 
+def read_sample() -> tuple[ExportFrames, pl.DataFrame, pl.DataFrame]:
+    """The sample read to the end: the reader (for its counts), the good rows, the rejected."""
+    frames = ExportFrames(SAMPLE)
+    chunks = list(frames)
+    rows = pl.concat([c.rows for c in chunks])
+    rejected = pl.concat([c.rejected for c in chunks])
+    return frames, rows, rejected
+
+
+def sample_visits() -> Visits:
+    _, rows, _ = read_sample()
+    return form_visits(rows, DEFAULT_VISIT_KEY)
+
+
 def test_rows_read_equal_rows_used_plus_rows_rejected() -> None:
-    rejected: list[RejectedRow] = []
-    reader = ExportReader(SAMPLE)
-    visits = list(group_visits(reader, source=reader.name, on_rejected=rejected.append))
-    used = sum(len(v.services) for v in visits)
+    reader, rows, rejected = read_sample()
+    visits = sample_visits()
+    used = visits.rows.height
     with SAMPLE.open(newline="", encoding="utf-8") as fh:
         data_rows = sum(1 for row in csv.reader(fh) if row) - 1
     assert reader.rows_read == data_rows == 318
-    assert used == reader.rows_used == 312
-    assert len(rejected) == reader.rows_rejected == 6
-    assert used + len(rejected) == reader.rows_read
+    assert used == rows.height == reader.rows_used == 312
+    assert rejected.height == reader.rows_rejected == 6
+    assert used + rejected.height == reader.rows_read
 
 
 def test_the_deliberately_bad_rows_come_back_with_line_column_and_reason() -> None:
-    rejected: list[RejectedRow] = []
-    list(group_visits(ExportReader(SAMPLE), on_rejected=rejected.append))
+    _, _, rejected = read_sample()
     with SAMPLE.open(newline="", encoding="utf-8") as fh:
         lines = fh.read().split("\r\n")
     kinds = {}
-    for row in rejected:
-        assert lines[row.line - 1].startswith("C1")  # the line number points at the row itself
-        kinds[row.reason.split(";")[0].split(" (")[0]] = row.column
+    for row in rejected.iter_rows(named=True):
+        assert lines[row["line"] - 1].startswith("C1")  # the line number points at the row itself
+        kinds[row["reason"].split(";")[0].split(" (")[0]] = row["column"]
     assert kinds == {
         "'3/24/26' has a two-digit year": "DOS",
         "expected 9 cells like the header, found 7": None,
@@ -60,11 +73,11 @@ def test_the_sample_is_what_its_seeded_generator_writes(tmp_path: Path) -> None:
 
 
 def test_the_sample_looks_like_a_clinic_export() -> None:
-    rejected: list[RejectedRow] = []
-    visits = list(group_visits(ExportReader(SAMPLE), on_rejected=rejected.append))
-    payers = Counter(v.payer for v in visits)
-    disciplines = {v.provider.discipline for v in visits}
-    per_day = Counter((v.patient, v.date) for v in visits)
+    grouped = sample_visits()
+    visits = grouped.visits
+    payers = Counter(visits.get_column("payer").to_list())
+    disciplines = {Discipline(d) for d in visits.get_column("discipline").drop_nulls()}
+    per_day = Counter(visits.select("patient", "date").iter_rows())
     assert len(payers) >= 4 and payers["Medicare"] > 0
     assert {
         Discipline.SLP,
@@ -74,11 +87,13 @@ def test_the_sample_looks_like_a_clinic_export() -> None:
         Discipline.OTA,
     } <= disciplines
     assert max(per_day.values()) >= 2  # a patient seen by two disciplines the same day
-    codes_a_visit = Counter(len({s.code for s in v.services}) for v in visits)
-    assert set(codes_a_visit) >= {1, 2, 3, 4}
+    per_visit = grouped.rows.group_by("visit").agg(
+        pl.len().alias("rows"), pl.col("code").n_unique().alias("codes")
+    )
+    assert set(per_visit.get_column("codes").to_list()) >= {1, 2, 3, 4}
     # A same-day repeat visit: one provider, the same code twice in one visit.
-    assert any(len(v.services) > len({s.code for s in v.services}) for v in visits)
-    assert any(s.code == "97532" for v in visits for s in v.services)  # for the rules to flag
+    assert (per_visit.get_column("rows") > per_visit.get_column("codes")).any()
+    assert "97532" in grouped.rows.get_column("code").to_list()  # for the rules to flag
 
 
 @pytest.mark.parametrize("rows", [1_000, 5_000])

@@ -97,3 +97,26 @@ def test_ot_counts_apart_from_pt_and_slp() -> None:
 def test_a_line_already_carrying_kx_gets_no_second_one() -> None:
     lines, _, _ = _run([1, 2], 130000, modifiers=["GP", "KX"])
     assert lines.get_column("modifiers").to_list() == [["GP", "KX"], ["GP", "KX"]]
+
+
+def test_no_kx_threshold_before_2021_and_the_last_known_one_after_the_data() -> None:
+    """RULES.md §6: thresholds from 2021 (the fee data's thresholds.toml)."""
+    limits = Thresholds.load()
+    assert min(limits.kx) == 2021 and limits.kx[2026] == 248000 and limits.review == 300000
+    visits = pl.DataFrame(
+        {
+            "visit": [0],
+            "patient": ["P1"],
+            "date": [dt.date(2020, 6, 1)],
+            "discipline": ["pt"],
+            "payer_id": ["medicare"],
+        },
+        schema_overrides={"visit": pl.UInt32},
+    )
+    lines = pl.DataFrame(
+        {"visit": [0], "n": [0], "code": ["97110"], "modifiers": [["GP"]], "allowed_lo": [999900]},
+        schema_overrides={"visit": pl.UInt32},
+    )
+    marked, findings, _ = apply_thresholds(lines, visits, {"medicare"}, limits, Totals())
+    assert marked.get_column("modifiers").to_list() == [["GP"]]
+    assert findings.get_column("id").to_list() == ["medical-review-threshold"]

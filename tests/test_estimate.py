@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
+from typing import NamedTuple
 
 import polars as pl
 import pytest
@@ -18,16 +19,7 @@ import pytest
 from cognibill.engine.one_visit import one_visit
 from cognibill.engine.units import Entry, UnitRule
 from cognibill.errors import EntryError
-from cognibill.fees import (
-    BilledLine,
-    Estimate,
-    Span,
-    TherapyGroup,
-    ThresholdTracker,
-    fee_breakdown,
-    is_facility,
-    therapy_group,
-)
+from cognibill.fees import Estimate, Span, fee_breakdown, is_facility
 from cognibill.fees.kernel import Pricer
 from cognibill.payers import PayerProfile, get_payer
 
@@ -71,6 +63,14 @@ def _visits(payer: PayerProfile, day: date, *places: str | None) -> pl.DataFrame
             "payer_id": pl.String,
         },
     )
+
+
+class BilledLine(NamedTuple):
+    """One line to price: code, units, furnished by an assistant (CQ/CO)."""
+
+    code: str
+    units: int
+    assistant: bool = False
 
 
 def visit(
@@ -453,56 +453,6 @@ def test_unit_value_by_place_of_service_for_the_claim_checker(medicare: PayerPro
 
 
 # -- KX and the review threshold (RULES.md §6) -------------------------------------------------
-
-
-def test_rules_6_pt_and_slp_share_a_threshold_ot_has_its_own() -> None:
-    assert therapy_group(modifiers=["GP"]) is therapy_group(modifiers=["GN"]) is TherapyGroup.PT_SLP
-    assert therapy_group(modifiers=["GO", "CO"]) is TherapyGroup.OT
-    assert therapy_group(discipline="slp") is TherapyGroup.PT_SLP
-    assert therapy_group(discipline="ota") is TherapyGroup.OT
-    assert therapy_group(discipline="psychologist") is None
-
-
-def test_rules_6_kx_needed_once_the_year_passes_its_threshold() -> None:
-    tracker = ThresholdTracker()
-    day = date(2025, 3, 1)
-    first = tracker.add("p1", day, TherapyGroup.PT_SLP, Decimal("2400.00"))
-    assert not first.needs_kx and first.kx_threshold == Decimal(2410)
-    crossing = tracker.add("p1", day, TherapyGroup.PT_SLP, Decimal("63.07"))
-    assert crossing.needs_kx and crossing.crosses_kx
-    assert crossing.before == Decimal("2400.00") and crossing.after == Decimal("2463.07")
-    later = tracker.add("p1", date(2025, 3, 8), TherapyGroup.PT_SLP, Decimal("21.67"))
-    assert later.needs_kx and not later.crosses_kx
-
-
-def test_rules_6_exactly_at_the_threshold_needs_no_kx() -> None:
-    tracker = ThresholdTracker()
-    check = tracker.add("p1", date(2025, 3, 1), TherapyGroup.PT_SLP, Decimal("2410.00"))
-    assert not check.needs_kx
-
-
-def test_rules_6_ot_and_other_patients_and_years_are_counted_apart() -> None:
-    tracker = ThresholdTracker()
-    tracker.add("p1", date(2025, 3, 1), TherapyGroup.PT_SLP, Decimal("2400.00"))
-    assert not tracker.add("p1", date(2025, 3, 2), TherapyGroup.OT, Decimal("100")).needs_kx
-    assert not tracker.add("p2", date(2025, 3, 2), TherapyGroup.PT_SLP, Decimal("100")).needs_kx
-    assert not tracker.add("p1", date(2026, 1, 2), TherapyGroup.PT_SLP, Decimal("100")).needs_kx
-    assert tracker.total("p1", 2025, TherapyGroup.PT_SLP) == Decimal("2400.00")
-
-
-def test_rules_6_review_threshold_3000() -> None:
-    tracker = ThresholdTracker()
-    tracker.add("p1", date(2024, 5, 1), TherapyGroup.OT, Decimal("2990.00"))
-    check = tracker.add("p1", date(2024, 5, 2), TherapyGroup.OT, Decimal("21.30"))
-    assert check.over_review and check.crosses_review and check.needs_kx
-    assert check.kx_threshold == Decimal(2330)
-    below = ThresholdTracker().add("p1", date(2024, 5, 2), TherapyGroup.OT, Decimal("3000.00"))
-    assert not below.over_review
-
-
-def test_rules_6_no_kx_threshold_before_2021() -> None:
-    check = ThresholdTracker().add("p1", date(2020, 5, 1), TherapyGroup.PT_SLP, Decimal("9999"))
-    assert check.kx_threshold is None and not check.needs_kx
 
 
 def test_non_participating_has_no_effect_on_a_flat_rate(commercial: PayerProfile) -> None:

@@ -29,12 +29,12 @@ def test_exit_2_for_a_bad_entry_and_for_a_bad_option(cli) -> None:  # type: igno
 
 
 def test_exit_4_for_an_internal_error_with_a_debug_hint(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import cognibill.engine.units as units
+    import cognibill.engine.one_visit as one_visit
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(units, "compute_units", boom)
+    monkeypatch.setattr(one_visit, "one_visit", boom)
     run = cli("units", "38")
     assert run.code == ExitCode.INTERNAL
     assert "internal error: RuntimeError: simulated bug" in run.err

@@ -14,8 +14,7 @@ import pytest
 
 from cognibill.engine import UnitRule
 from cognibill.errors import EntryError, InputError
-from cognibill.fees import Span, estimate_visit
-from cognibill.fees.estimate import BilledLine
+from cognibill.fees import Span
 from cognibill.payers import (
     PAYERS_ENV,
     PayerProfile,
@@ -27,6 +26,7 @@ from cognibill.payers import (
     starter_profile,
     user_payers_file,
 )
+from tests.test_estimate import visit as priced
 
 PAYERS = Path(__file__).parent / "data" / "payers"
 NO_ENV: dict[str, str] = {}
@@ -129,7 +129,7 @@ def test_user_file_overrides_a_builtin_field_by_field() -> None:
 def test_user_profile_override_works_end_to_end() -> None:
     """The overridden medicare prices in Alabama: 97129 $20.86 in January 2025 (PFAL25A)."""
     medicare = get_payer("medicare", PAYERS / "override_medicare.toml")
-    estimate = estimate_visit([BilledLine("97129", 1)], date(2025, 1, 15), medicare)
+    estimate = priced(medicare, ("97129", 1), day=date(2025, 1, 15))
     assert estimate.allowed == Span.of(Decimal("20.86"))
     assert estimate.locality is not None and estimate.locality.id == "10112-00"
 
@@ -143,7 +143,7 @@ def test_user_profiles_start_from_a_base() -> None:
     advantage = payers["mcare-adv"]
     assert advantage.percent == Decimal(110) and advantage.unit_rule is UnitRule.CMS
     assert advantage.locality == "10112-00"  # from the overridden medicare
-    estimate = estimate_visit([BilledLine("97129", 1)], date(2025, 1, 15), advantage)
+    estimate = priced(advantage, ("97129", 1), day=date(2025, 1, 15))
     assert estimate.allowed.low == Decimal("22.95")  # 110% of $20.86
 
 
@@ -286,11 +286,18 @@ def test_starter_profile_rejects_a_bad_id() -> None:
 PROBE = """
 import json, sys, time
 from datetime import date
-from cognibill.fees import estimate_visit, BilledLine
+import polars as pl
+from cognibill.fees.kernel import Pricer
 from cognibill.fees.schedule import load_schedule
 from cognibill.payers import get_payer
 payer = get_payer("medicare")
-result = estimate_visit([BilledLine("97129", 1), BilledLine("97130", 2)], date.today(), payer)
+lines = pl.DataFrame({"visit": [0, 0], "code": ["97129", "97130"], "units": [1, 2],
+                      "assistant": [False, False]}, schema_overrides={"visit": pl.UInt32})
+visits = pl.DataFrame({"visit": [0], "date": [date.today()], "place_of_service": [None],
+                       "payer_id": ["medicare"]}, schema_overrides={"visit": pl.UInt32,
+                       "place_of_service": pl.String})
+(result,) = Pricer({"medicare": payer}, facility=None, locality=None,
+                   participating=None).explain(lines, visits)
 watch = ("pydantic", "typer", "rich", "tomli_w", "platformdirs")
 print(json.dumps({
     "loaded": [m for m in watch if m in sys.modules],

@@ -11,12 +11,10 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from cognibill.claims import build_claim
 from cognibill.models import Visit
 from cognibill.rules import (
     MEDICARE_LIKE,
     RULES,
-    CheckContext,
     StandInPayer,
     all_rules,
     find_rule,
@@ -24,6 +22,7 @@ from cognibill.rules import (
     unknown_rule_ids,
 )
 from cognibill.rules.catalogue import Rule
+from tests.test_rules_support import claim_of
 
 TESTS = Path(__file__).parent
 
@@ -94,9 +93,10 @@ def _example_visit(text: str) -> tuple[Visit, StandInPayer]:
     "rule", [r for r in all_rules() if r.example.startswith("[[visit]]")], ids=lambda r: r.id
 )
 def test_every_session_example_triggers_its_rule_with_the_message_it_shows(rule: Rule) -> None:
+    """Each example billed through the engine, as ``cognibill check`` runs it."""
     toml, _, shown = rule.example.partition("# -> ")
     visit, payer = _example_visit(toml)
-    claim = build_claim(visit, CheckContext(payer, today=date(2026, 3, 15)))
+    claim = claim_of(visit, payer, today=date(2026, 3, 15))
     severity, _, rest = shown.partition("[")
     rule_id, _, message = rest.partition("]: ")
     assert rule_id == rule.id

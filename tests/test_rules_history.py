@@ -7,8 +7,6 @@ from datetime import date, timedelta
 from cognibill.findings import Severity
 from cognibill.models import PlanOfCare
 from cognibill.rules import COMMERCIAL_LIKE
-from cognibill.rules.emit import Emitter
-from cognibill.rules.history import VisitHistory
 from tests.test_rules_support import PLAN_START, claims_of, ids, only, svc, visit
 
 # -- primary-more-than-once across visits (RULES.md §5) ------------------------------------------
@@ -32,7 +30,7 @@ def test_primary_more_than_once_not_raised_on_different_dates_or_patients_rules_
     assert all("primary-more-than-once" not in ids(c) for c in claims)
 
 
-def test_primary_more_than_once_not_raised_by_build_claim_alone_rules_5() -> None:
+def test_primary_more_than_once_not_raised_by_separate_runs_rules_5() -> None:
     # Two separate streams know nothing of each other.
     assert "primary-more-than-once" not in ids(claims_of([visit()])[0])
     assert "primary-more-than-once" not in ids(claims_of([visit()])[0])
@@ -81,13 +79,20 @@ def test_progress_report_due_is_info_for_a_payer_without_plan_rules_rules_7() ->
 
 
 def test_visits_that_bill_nothing_are_not_treatment_days_rules_7() -> None:
-    history = VisitHistory()
-    emit = Emitter(frozenset())
-    for i in range(12):
-        v = visit(day=PLAN_START + timedelta(days=i), plan=PlanOfCare())
-        history.observe(emit, v, billable=False, bills_primary=False, strict=True)
-    assert emit.findings == []
-    assert history.patients == 0
+    """12 days whose minutes earn no unit are no treatment days; once days bill, the count
+    starts from the first billed day (RULES.md §7)."""
+    today = PLAN_START + timedelta(days=40)
+    nothing = [
+        visit(svc("97129", 5), day=PLAN_START + timedelta(days=i), plan=PlanOfCare())
+        for i in range(12)
+    ]
+    claims = claims_of(nothing, today=today)
+    assert all(c.lines == () for c in claims)
+    assert not any("progress-report-due" in ids(c) for c in claims)
+    billed = [visit(day=PLAN_START + timedelta(days=12 + i)) for i in range(10)]
+    claims = claims_of([*nothing, *billed], today=today)
+    due = [c.visit.date for c in claims if "progress-report-due" in ids(c)]
+    assert due == [billed[9].date]
 
 
 def test_progress_report_due_counts_each_disciplines_plan_of_care_apart_rules_7() -> None:

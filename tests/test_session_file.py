@@ -15,10 +15,12 @@ import pytest
 import tomli_w
 
 from cognibill.catalogue import COGNITIVE, load_catalogue
-from cognibill.engine import Entry, UnitRule, compute_units, units_for_minutes
+from cognibill.engine import Entry, UnitRule, units_for_minutes
+from cognibill.engine.one_visit import one_visit
 from cognibill.errors import InputError
 from cognibill.exitcodes import ExitCode
 from cognibill.models import Discipline, PlanOfCare, Provider, Service, Visit
+from cognibill.payers import get_payer
 from cognibill.readers.session_file import read_session_file, read_session_text
 
 SESSIONS = Path(__file__).parent / "data" / "sessions"
@@ -480,7 +482,8 @@ def test_multi_code_day_sample_matches_the_rules_worked_example_and_holds_a_tie(
 
     def units(visit: Visit) -> Any:
         entries = [Entry(s.code, s.minutes) for s in visit.services]
-        return compute_units(entries, UnitRule.CMS)
+        ((result, _),) = one_visit(entries, [UnitRule.CMS], visit.date, get_payer("medicare"))
+        return result
 
     result = units(example)
     assert [(s.code, s.minutes) for s in example.services] == [

@@ -143,7 +143,7 @@ def _options(
     estimate: bool,
 ) -> RunOptions:
     from cognibill.engine.run import RunOptions
-    from cognibill.grouping import parse_visit_key
+    from cognibill.engine.visits import parse_visit_key
     from cognibill.rules import suggest_rule, unknown_rule_ids
 
     ignored = [i.strip().lower() for i in ignore or ()]

@@ -1,15 +1,14 @@
-"""The pure units engine: minutes in, units per code out, with an explanation trace."""
+"""The columnar engine: visits, services, units, money, thresholds and claim lines, in order.
+
+``bill.py`` runs the stages on a batch of rows; ``run.py`` reads the inputs into batches;
+``units.py`` holds the unit rules and the §1 table the stages share.
+"""
 
 from cognibill.engine.units import (
     MAX_MINUTES,
     Entry,
-    Line,
-    ServiceUnits,
-    Tie,
     UnitRange,
-    UnitResult,
     UnitRule,
-    compute_units,
     hourly_units,
     unit_ranges,
     units_for_minutes,
@@ -18,13 +17,8 @@ from cognibill.engine.units import (
 __all__ = [
     "MAX_MINUTES",
     "Entry",
-    "Line",
-    "ServiceUnits",
-    "Tie",
     "UnitRange",
-    "UnitResult",
     "UnitRule",
-    "compute_units",
     "hourly_units",
     "unit_ranges",
     "units_for_minutes",

@@ -20,7 +20,7 @@ from cognibill.catalogue import COGNITIVE, COGNITIVE_ADDON, COGNITIVE_PRIMARY, l
 from cognibill.engine.frames import FINDINGS, SERVICES, conform, empty
 from cognibill.rules.catalogue import RULES
 from cognibill.rules.codefacts import code_facts, suggest_codes
-from cognibill.rules.visit import TELEHEALTH_MODIFIERS
+from cognibill.rules.visit_facts import TELEHEALTH_MODIFIERS
 
 FLAGS: dict[str, pl.DataType | type[pl.DataType]] = {
     "visit": pl.UInt32,

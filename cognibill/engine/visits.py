@@ -15,6 +15,7 @@ from typing import NamedTuple
 import polars as pl
 
 from cognibill.engine.frames import FINDINGS, VISIT_FIELDS, conform, empty
+from cognibill.errors import EntryError
 
 KEY_FIELDS: dict[str, str] = {
     "patient": "patient",
@@ -32,6 +33,39 @@ DEFAULT_VISIT_KEY: tuple[str, ...] = ("patient", "date", "provider", "discipline
 
 LOOSE_FIELDS = ("provider", "discipline", "payer", "place_of_service", "poc_start", "poc_certified")
 """Row fields that describe the visit, compared between its rows when outside the key."""
+
+
+_ALWAYS = ("patient", "date")
+_ALIASES = {"dos": "date", "session": "session_id", "pos": "place_of_service"}
+
+
+def parse_visit_key(text: str | Sequence[str]) -> tuple[str, ...]:
+    """A visit key from ``"patient,date,provider"`` (or a list of names); checks the names.
+
+    Patient and date are always part of the key: the pool never spans patients or dates of
+    service (RULES.md §2, confirmed). A bad key is a command-line mistake (``EntryError``).
+    """
+    names = text.split(",") if isinstance(text, str) else list(text)
+    key: list[str] = []
+    for raw in names:
+        name = raw.strip().lower().replace("-", "_").replace(" ", "_")
+        name = _ALIASES.get(name, name)
+        if not name:
+            continue
+        if name not in KEY_FIELDS:
+            raise EntryError(
+                f"--visit-key: unknown field {raw.strip()!r}",
+                hint=f"fields: {', '.join(KEY_FIELDS)}",
+            )
+        if name not in key:
+            key.append(name)
+    missing = [f for f in _ALWAYS if f not in key]
+    if missing:
+        raise EntryError(
+            f"--visit-key {','.join(key) or '(empty)'}: the key must include patient and date",
+            hint="minutes pool per patient per date of service at most (RULES.md §2)",
+        )
+    return tuple(key)
 
 
 def describe_visit_key(key: tuple[str, ...]) -> str:

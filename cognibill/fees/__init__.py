@@ -1,24 +1,15 @@
-"""Fees: the dated Medicare fee schedule, estimates of what a visit pays, KX thresholds."""
+"""Fees: the dated Medicare fee schedule, the money kernel (``kernel``), estimates' records."""
 
 from cognibill.fees.estimate import (
-    BilledLine,
     Estimate,
     FeeBreakdown,
     LineEstimate,
     Span,
-    TherapyGroup,
-    ThresholdCheck,
-    ThresholdTracker,
     UnitFee,
     cents,
-    estimate_visit,
     fee_breakdown,
-    fee_lookup,
     is_facility,
-    therapy_group,
     unit_fee,
-    unit_pricer,
-    unit_value,
 )
 from cognibill.fees.schedule import (
     Dated,
@@ -31,7 +22,6 @@ from cognibill.fees.schedule import (
 )
 
 __all__ = [
-    "BilledLine",
     "Dated",
     "Estimate",
     "FeeBreakdown",
@@ -40,20 +30,12 @@ __all__ = [
     "Locality",
     "Rvu",
     "Span",
-    "TherapyGroup",
-    "ThresholdCheck",
-    "ThresholdTracker",
     "UnitFee",
     "cents",
-    "estimate_visit",
     "fee_breakdown",
-    "fee_lookup",
     "find_localities",
     "is_facility",
     "load_schedule",
     "release_label",
-    "therapy_group",
     "unit_fee",
-    "unit_pricer",
-    "unit_value",
 ]

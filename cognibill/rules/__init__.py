@@ -1,9 +1,8 @@
-"""The claim-rule checker: a catalogue of rules and the pure checks behind it.
-
-``cognibill.claims.build_claim`` and ``check_visits`` run the checks; this package holds the
-catalogue (``RULES``), the check context (``CheckContext``, ``PayerPolicy``) and the checks,
-one module per subject: codes and units, providers and modifiers, the plan of care, the visit
-(diagnoses, telehealth, date), and the history of earlier visits.
+"""The claim rules: the catalogue (``RULES``: id, severity, hint, source, example) and one
+module per family of rules, each a function of the engine's frames to a findings frame:
+``coding`` (codes and units), ``practice`` (providers and modifiers), ``plan_of_care``,
+``visit_facts`` (diagnoses, telehealth, dates) and ``across_visits`` (97129 per day, progress
+reports). ``engine.bill`` runs them; ``PayerPolicy`` is what they read of a payer.
 """
 
 from cognibill.rules.catalogue import (
@@ -16,28 +15,18 @@ from cognibill.rules.catalogue import (
 )
 from cognibill.rules.context import (
     COMMERCIAL_LIKE,
-    DEFAULT_VISIT_KEY,
     MEDICARE_LIKE,
-    CheckContext,
-    CodeMinutes,
-    FeeLookup,
     PayerPolicy,
     StandInPayer,
-    UnitsFunction,
 )
 
 __all__ = [
     "COMMERCIAL_LIKE",
-    "DEFAULT_VISIT_KEY",
     "MEDICARE_LIKE",
     "RULES",
-    "CheckContext",
-    "CodeMinutes",
-    "FeeLookup",
     "PayerPolicy",
     "Rule",
     "StandInPayer",
-    "UnitsFunction",
     "all_rules",
     "find_rule",
     "suggest_rule",

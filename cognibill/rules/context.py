@@ -1,4 +1,4 @@
-"""What a check needs besides the visit: the payer's policy, the unit rule, today, ignored ids.
+"""The payer settings the claim rules read (``PayerPolicy``), and stand-in payers for tests.
 
 ``PayerPolicy`` is a structural type: any object with these read-only attributes will do (the
 payer profiles of ``cognibill.payers`` among them), so the rules never import the payer loader.
@@ -6,16 +6,14 @@ payer profiles of ``cognibill.payers`` among them), so the rules never import th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
-from cognibill.engine.units import UnitResult, UnitRule, UnitValue
+from cognibill.engine.units import UnitRule
 
 if TYPE_CHECKING:
-    from cognibill.models import Visit
+    pass
 
 
 class PayerPolicy(Protocol):
@@ -64,56 +62,9 @@ class PayerPolicy(Protocol):
     def tracks_kx(self) -> bool: ...
 
 
-FeeLookup = Callable[["Visit", str], Decimal | None]
-"""What one unit of a code pays on a visit (its date, payer, locality), when fees are known."""
-
-CodeMinutes = tuple[tuple[str, int], ...]
-"""A visit's minutes per code (catalogue codes, repeated codes summed), in code order."""
-
-UnitsFunction = Callable[[CodeMinutes, UnitRule, UnitValue | None], UnitResult]
-"""The units engine as the checker calls it, on a visit's minutes per code: a caller may pass a
-cached one (see ``cognibill.claims.cached_units``)."""
-
-DEFAULT_VISIT_KEY = "patient, date of service, rendering provider, discipline"
-"""How visits were formed from the input: one timed pool per key (RULES.md §2, open setting)."""
-
-
 def normalise_diagnosis(code: str) -> str:
     """ICD-10 code without dots or spaces, upper case: ``"i69.314"`` -> ``"I69314"``."""
     return code.replace(".", "").replace(" ", "").upper()
-
-
-@dataclass(frozen=True, slots=True)
-class CheckContext:
-    """Everything besides the visit that a check reads. Build one per payer and reuse it."""
-
-    payer: PayerPolicy
-    rule: UnitRule | None = None
-    """``--rule`` overriding the payer's unit rule, or None."""
-    today: date = field(default_factory=date.today)
-    """Dates after it are ``future-date``."""
-    ignore: frozenset[str] = frozenset()
-    """Rule ids not to report (``--ignore``); engine findings included."""
-    visit_key: str = DEFAULT_VISIT_KEY
-    """Which key formed the visits, for the output to say (RULES.md §2)."""
-    fee: FeeLookup | None = None
-    """Unit values, once fees exist: tie-breaks (RULES.md §2.5) and money left behind."""
-    units: UnitsFunction | None = None
-    """The units engine to call; None calls ``compute_units`` directly."""
-    covered_prefixes: tuple[str, ...] = field(init=False, repr=False, compare=False)
-    """``payer.covered_diagnoses`` normalised once, for ``str.startswith``."""
-    caps: dict[str, int] = field(init=False, repr=False, compare=False)
-    """``payer.daily_caps`` with upper-case codes."""
-    unit_rule: UnitRule = field(init=False, repr=False, compare=False)
-    """The rule in force: the override, else the payer's."""
-
-    def __post_init__(self) -> None:
-        prefixes = tuple(normalise_diagnosis(c) for c in self.payer.covered_diagnoses)
-        object.__setattr__(self, "covered_prefixes", prefixes)
-        caps = {c.strip().upper(): int(n) for c, n in self.payer.daily_caps.items()}
-        object.__setattr__(self, "caps", caps)
-        rule = self.rule if self.rule is not None else self.payer.unit_rule
-        object.__setattr__(self, "unit_rule", rule)
 
 
 @dataclass(frozen=True, slots=True)
