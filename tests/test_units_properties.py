@@ -36,7 +36,7 @@ def timed_units(result: Allocation, visit: int) -> int:
     return int(totals(result, visit)["total_timed_units"])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(visits)
 def test_cms_total_equals_the_table_for_any_mix(visit: list[tuple[str, int]]) -> None:
     """RULES.md §2: the visit's units are the §1 table applied to the total timed minutes."""
@@ -47,7 +47,7 @@ def test_cms_total_equals_the_table_for_any_mix(visit: list[tuple[str, int]]) ->
     assert sum(units_of(result).values()) == units_for_minutes(total)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(visits)
 def test_no_code_gets_more_than_its_own_minutes_justify(visit: list[tuple[str, int]]) -> None:
     """RULES.md §2, §3: CMS: whole blocks plus at most one leftover unit; per code: never above
@@ -67,7 +67,7 @@ def test_no_code_gets_more_than_its_own_minutes_justify(visit: list[tuple[str, i
             assert units <= units_for_minutes(minutes)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(visits, st.randoms(use_true_random=False))
 def test_results_do_not_depend_on_the_order_of_entries(
     visit: list[tuple[str, int]], rnd: random.Random
@@ -84,7 +84,7 @@ def test_results_do_not_depend_on_the_order_of_entries(
         assert first.equals(second), name
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(visits)
 def test_ama_capped_is_the_smaller_of_per_code_and_cms(visit: list[tuple[str, int]]) -> None:
     """RULES.md §3 variant: min(per-code total, CMS total)."""
@@ -93,7 +93,7 @@ def test_ama_capped_is_the_smaller_of_per_code_and_cms(visit: list[tuple[str, in
     assert capped == min(ama, cms)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(visits)
 def test_97129_at_most_once_and_97130_never_alone(visit: list[tuple[str, int]]) -> None:
     """RULES.md §5."""
@@ -105,7 +105,7 @@ def test_97129_at_most_once_and_97130_never_alone(visit: list[tuple[str, int]]) 
             assert got["97129"] == 1
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(visits, st.sampled_from(RULES))
 def test_next_unit_advice_is_true(visit: list[tuple[str, int]], rule: UnitRule) -> None:
     """RULES.md §1-§3: adding the advised minutes to some code earns a unit; fewer to any one
