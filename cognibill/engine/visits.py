@@ -16,6 +16,7 @@ import polars as pl
 
 from cognibill.engine.frames import FINDINGS, VISIT_FIELDS, conform, empty
 from cognibill.errors import EntryError
+from cognibill.rules.catalogue import RULES
 
 KEY_FIELDS: dict[str, str] = {
     "patient": "patient",
@@ -204,10 +205,11 @@ def _conflicts(rows: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
             .alias("_all"),
             pl.col("_shown").first().alias("_first"),
         )
+        rule = RULES["visit-field-conflict"]
         hint = (
-            f"correct the export, or add {name} to --visit-key to bill the rows as separate visits"
+            rule.hint_for("key field").format(field=name)
             if name in KEY_FIELDS
-            else "correct the export so that one visit has one value"
+            else rule.hint_for("other field")
         )
         out.append(
             found.select(
