@@ -158,13 +158,12 @@ def claims_of(
         first = lines.filter(lines["visit"] == index).row(0, named=True)
         left_out = {f.code for f in findings if f.id in _LEFT_OUT}
         excluded = tuple(s for s in v.services if s.code.strip().upper() in left_out)
-        total = sum(line.units for line in billed_lines if RULES and line.units)
-        units = Units(first["total_timed_minutes"], _timed_units(billed_lines, total))
+        units = Units(first["total_timed_minutes"], _timed_units(billed_lines))
         out.append(VisitClaim(v, findings, billed_lines, units, excluded))
     return out
 
 
-def _timed_units(lines: tuple[Line, ...], total: int) -> int:
+def _timed_units(lines: tuple[Line, ...]) -> int:
     from cognibill.catalogue import Kind, load_catalogue
 
     catalogue = load_catalogue()

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import polars as pl
 
 from cognibill.engine.assemble import check_rows, claim_lines, sorted_findings, visit_sums
-from cognibill.engine.frames import FINDINGS, VISITS, Batch, conform, empty
+from cognibill.engine.frames import FINDINGS, VISITS, Batch, conform
 from cognibill.engine.thresholds import Thresholds, Totals, apply_thresholds
 from cognibill.engine.visits import form_visits
 
@@ -236,6 +236,3 @@ def _priced(billed: pl.DataFrame, visits: pl.DataFrame, settings: Settings) -> p
     priced = settings.pricer.price(ask, visits)
     return priced.drop("assistant")  # type: ignore[no-any-return]
 
-
-def empty_findings() -> pl.DataFrame:
-    return empty(FINDINGS)

@@ -21,7 +21,6 @@ from typing import IO, Any, NamedTuple
 import polars as pl
 
 from cognibill.engine.bill import Billed, Settings, State, bill
-from cognibill.engine.frames import REJECTED, empty
 from cognibill.engine.visits import DEFAULT_VISIT_KEY, describe_visit_key
 from cognibill.errors import EntryError, InputError
 from cognibill.inputs.kinds import STDIN, STDIN_NAME, input_kind, sniff_stdin
@@ -425,6 +424,3 @@ class _Seen:
             pl.concat([self.latest, latest]).group_by("patient").agg(pl.col("_latest").max())
         )
 
-
-def no_rejected() -> pl.DataFrame:
-    return empty(REJECTED)
