@@ -294,17 +294,16 @@ def _result(
 
 def _finding(rule: UnitRule, row: dict[str, Any]) -> Finding:
     """A finding of the engine as ``cognibill units`` reports it: the catalogue's hint unless
-    the stage gives one; ``below-minimum`` cites the rule that gave no unit."""
+    the stage gives one, and the catalogue's source (the same as ``claim`` gives)."""
     from cognibill.rules.catalogue import RULES
 
     entry = RULES[row["id"]]
-    # ``below-minimum`` cites the unit rule that earned no unit, as the command always has.
     return Finding(
         id=row["id"],
         severity=Severity(row["severity"]),
         message=row["message"],
         hint=row["hint"] if row["hint"] is not None else entry.hint,
-        source=rule.source if row["id"] == "below-minimum" else entry.source,
+        source=entry.source,
         code=row["code"],
     )
 
