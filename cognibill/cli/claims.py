@@ -118,6 +118,13 @@ OutOption = Annotated[
         show_default=False,
     ),
 ]
+ExplainOption = Annotated[
+    bool,
+    typer.Option(
+        "--explain",
+        help="How each visit's units were worked out (table, json and ndjson: trace).",
+    ),
+]
 NoEstimateOption = Annotated[
     bool, typer.Option("--no-estimate", help="Skip the reimbursement estimate.")
 ]
@@ -321,12 +328,15 @@ def claim(
     strict: StrictOption = False,
     unsorted: UnsortedOption = False,
     no_estimate: NoEstimateOption = False,
+    explain: ExplainOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Claim lines, units, modifiers, estimate and findings for every visit of the inputs."""
+    import dataclasses
+
     from cognibill.engine.run import ClaimRun
 
-    options = _options_of(locals())
+    options = dataclasses.replace(_options_of(locals()), explain=explain)
     run = ClaimRun(files, options)
     from cognibill.writers import atomic_output, check_output_path
 

@@ -42,6 +42,8 @@ class Settings:
     pricer: Any | None
     """``cognibill.fees.kernel.Pricer``; None: no estimate."""
     limits: Thresholds | None = None
+    explain: bool = False
+    """Add each visit's trace (``claim --explain``)."""
 
 
 @dataclass
@@ -142,6 +144,14 @@ def bill(rows: pl.DataFrame, settings: Settings, state: State, *, tables: bool =
             versions = settings.pricer.data_versions(visits)
             sums = sums.join(versions, on="visit", how="left", maintain_order="left")
         checks = check_rows(findings, grouped.rows, visits)
+    if settings.explain:
+        from cognibill.engine.one_visit import visit_traces
+
+        traces = visit_traces(services.services, units, visits)
+        first = pl.col("visit").is_first_distinct()
+        lines = lines.join(traces, on="visit", how="left", maintain_order="left").with_columns(
+            pl.when(first).then(pl.col("trace")).otherwise(None).alias("trace")
+        )
     return Billed(lines, checks, sums)
 
 
@@ -235,4 +245,3 @@ def _priced(billed: pl.DataFrame, visits: pl.DataFrame, settings: Settings) -> p
     ask = billed.drop(money, strict=False).with_columns(assistant.alias("assistant"))
     priced = settings.pricer.price(ask, visits)
     return priced.drop("assistant")  # type: ignore[no-any-return]
-

@@ -28,6 +28,7 @@ from cognibill.findings import Finding, Severity
 if TYPE_CHECKING:
     import polars as pl
 
+    from cognibill.engine.allocate import Allocation
     from cognibill.fees.estimate import Estimate
     from cognibill.payers import PayerProfile
 
@@ -380,3 +381,38 @@ def _trace(
             "Either may bill it (RULES.md §2.5)."
         )
     return trace
+
+
+def visit_traces(
+    services: pl.DataFrame, allocation: Allocation, visits: pl.DataFrame
+) -> pl.DataFrame:
+    """How each visit's units were worked out (``claim --explain``): the lines of the trace
+    ``units --explain`` prints, read off the same allocation, as ``[visit, trace]``.
+
+    A Python step per visit: asked for, never on the default path."""
+    import polars as pl
+
+    from cognibill.engine.units import units_for_minutes
+
+    per_visit = _by_visit(
+        allocation.lines, allocation.ties, allocation.totals, allocation.findings.head(0)
+    )
+    rules = dict(visits.select("visit", "rule").iter_rows())
+    grouped = {key[0]: frame for key, frame in services.partition_by("visit", as_dict=True).items()}
+    ids: list[int] = []
+    traces: list[list[str]] = []
+    for visit, found in per_visit.items():
+        mine = grouped.get(visit)
+        trace: list[str] = []
+        if mine is not None and found["lines"]:
+            rule = UnitRule(rules[visit])
+            cms = None
+            if rule is UnitRule.AMA_CAPPED:
+                cms = units_for_minutes(found["totals"]["total_timed_minutes"])
+            trace = list(_result(rule, mine, found, cms).trace)
+        ids.append(visit)
+        traces.append(trace)
+    return pl.DataFrame(
+        {"visit": ids, "trace": traces},
+        schema={"visit": pl.UInt32, "trace": pl.List(pl.String)},
+    )

@@ -45,6 +45,8 @@ class RunOptions:
     facility: bool | None = None
     participating: bool | None = None
     estimate: bool = True
+    explain: bool = False
+    """Each visit's working (how its units were found) on its first line: ``trace``."""
     batch_rows: int = 100_000
     """Rows read before a batch is cut (at the next change of date)."""
     hold_rows: int = 200_000
@@ -379,6 +381,7 @@ def make_settings(options: RunOptions) -> Settings:
         today=options.today,
         pricer=pricer,
         limits=limits,
+        explain=options.explain,
     )
 
 
@@ -423,4 +426,3 @@ class _Seen:
         self.latest = (
             pl.concat([self.latest, latest]).group_by("patient").agg(pl.col("_latest").max())
         )
-

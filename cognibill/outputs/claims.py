@@ -285,7 +285,8 @@ def json_rows(lines: pl.DataFrame) -> Iterator[dict[str, Any]]:
         for name in MONEY
     ]
     shown = lines.with_columns(pl.col("date").dt.to_string("%Y-%m-%d"), *money)
-    for row in shown.select(JSON_FIELDS).iter_rows(named=True):
+    fields = (*JSON_FIELDS, "trace") if "trace" in lines.columns else JSON_FIELDS
+    for row in shown.select(fields).iter_rows(named=True):
         for name in MONEY:
             value = row[name]
             if value is not None and value["low"] == value["high"]:

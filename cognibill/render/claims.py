@@ -125,6 +125,13 @@ def render_claims(stream: IO[str], table: ClaimTable, summary: Summary) -> None:
                     f"[{f['id']}]: {f['message']}",
                 )
             )
+    explained = [row for row in table.lines if row.get("trace")]
+    if explained:
+        console.print(Text("How it was worked out", style="bold"))
+        for row in explained:
+            console.print(Text(f"{row['source']}:{row['line']}: {row['patient_id']} {row['date']}"))
+            for step in row["trace"]:
+                console.print(Text(f"  - {step}"))
     if table.more_findings:
         console.print(Text(f"Findings of the other {table.more_visits:,} visits", style="bold"))
         ranked = sorted(table.more_findings.items(), key=lambda kv: (-_RANK[kv[0][0]], -kv[1]))
