@@ -121,7 +121,8 @@ class _FeeOnly:
     def price(self, lines: Any, visits: Any) -> Any:
         import polars as pl
 
-        money = ("allowed_lo", "allowed_hi", "payer_lo", "payer_hi", "patient_lo", "patient_hi")
+        from cognibill.engine.frames import MONEY as money
+
         return lines.with_columns(pl.lit(None, dtype=pl.Int64).alias(m) for m in money)
 
     def data_versions(self, visits: Any) -> Any:

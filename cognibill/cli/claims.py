@@ -23,6 +23,7 @@ from cognibill.cli.common import (
 from cognibill.engine.units import UnitRule
 from cognibill.errors import EntryError
 from cognibill.exitcodes import ExitCode
+from cognibill.findings import Severity
 from cognibill.formats import OutputFormat
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ NoEstimateOption = Annotated[
     bool, typer.Option("--no-estimate", help="Skip the reimbursement estimate.")
 ]
 
-_SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+_SEVERITY_RANK = {s.value: s.rank for s in Severity}
 
 
 def _options(

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import polars as pl
 
+from cognibill.engine.frames import MONEY
+from cognibill.findings import Severity
 from cognibill.outputs.claims import CLAIM_LINE, FINDING
 
-SEVERITY_RANK = {"error": 2, "warning": 1, "info": 0}
+SEVERITY_RANK = {severity.value: severity.rank for severity in Severity}
 
-_MONEY = ("allowed_lo", "allowed_hi", "payer_lo", "payer_hi", "patient_lo", "patient_hi")
+_MONEY = MONEY
 _VISIT_INFO = (
     "source",
     "visit_line",

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import polars as pl
 
 from cognibill.engine.assemble import check_rows, claim_lines, sorted_findings, visit_sums
-from cognibill.engine.frames import FINDINGS, VISITS, Batch, conform
+from cognibill.engine.frames import FINDINGS, MONEY, VISITS, Batch, conform
 from cognibill.engine.thresholds import Thresholds, Totals, apply_thresholds
 from cognibill.engine.visits import form_visits
 
@@ -238,7 +238,7 @@ def _unit_values(
 
 
 def _priced(billed: pl.DataFrame, visits: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    money = ("allowed_lo", "allowed_hi", "payer_lo", "payer_hi", "patient_lo", "patient_hi")
+    money = MONEY
     if settings.pricer is None or billed.is_empty():
         return billed.with_columns(pl.lit(None, dtype=pl.Int64).alias(m) for m in money)
     assistant = pl.col("modifiers").list.contains("CQ") | pl.col("modifiers").list.contains("CO")

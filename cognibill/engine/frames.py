@@ -153,6 +153,9 @@ LINES: dict[str, pl.DataType | type[pl.DataType]] = {
 """One row per billing line, in visit order then line order (services in code order; the
 cognitive pair as 97129 then 97130). Lines with 0 units are kept here; the output drops them."""
 
+MONEY = ("allowed_lo", "allowed_hi", "payer_lo", "payer_hi", "patient_lo", "patient_hi")
+"""The money columns of LINES (integer cents; lo == hi for an exact amount)."""
+
 FINDINGS: dict[str, pl.DataType | type[pl.DataType]] = {
     "visit": pl.UInt32,
     "id": pl.String,

@@ -50,6 +50,7 @@ from typing import Any
 
 import polars as pl
 
+from cognibill.engine.frames import MONEY
 from cognibill.errors import EntryError
 from cognibill.fees.estimate import (
     LIMITING_CHARGE_RATE,
@@ -65,9 +66,6 @@ from cognibill.fees.estimate import (
 from cognibill.fees.estimate import _no_rvu_reason as no_rvu_reason
 from cognibill.fees.schedule import Dated, FeeSchedule, Locality, Rvu, load_schedule, rvu_rows
 from cognibill.payers import PayerProfile
-
-MONEY = ("allowed_lo", "allowed_hi", "payer_lo", "payer_hi", "patient_lo", "patient_hi")
-"""The columns ``Pricer.price`` adds (integer cents)."""
 
 STEPS = (
     "__i", "visit", "units", "assistant", "cap", "paid", "reduced", "full", "f", "r",
