@@ -313,3 +313,23 @@ def test_an_unclosed_quote_is_reported_at_the_row_it_opens_on() -> None:
             "(the row runs from line 3 to 4: is a quote left open?)",
         )
     ]
+
+
+def test_a_stray_quote_that_swallows_lines_keeps_the_csv_modules_line_numbers(
+    tmp_path: Path,
+) -> None:
+    """A quote opened in one row and closed in the next (found by fuzzing: the count of line
+    breaks inside cells disagreed with the file's lines and stopped the run, exit 4)."""
+    path = tmp_path / "stray.csv"
+    path.write_text(
+        "Client,DOS,Provider NPI,Credential,CPT,Duration\n"
+        'C1,03/03/2026,1933665013,"MA\n'
+        'C2,03/03/2026,1933665013,"MA, CCC-SLP",97535,20\n'
+        'C3,",1915236469,COTA,97535,20\n'
+    )
+    reader = ExportFrames(path)
+    chunks = list(reader)
+    rows = sum(c.rows.height for c in chunks)
+    rejected = [line for c in chunks for line in c.rejected.get_column("line").to_list()]
+    assert rows + len(rejected) == reader.rows_read
+    assert rejected and rejected[0] == 2  # the row the stray quote starts on
