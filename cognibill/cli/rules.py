@@ -1,7 +1,8 @@
-"""``cognibill rules [ID]``: the claim-rule catalogue, or one rule explained."""
+"""``cognibill rules [ID]``: the claim-rule catalogue, one rule explained, or the rules document."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -15,11 +16,23 @@ FIELDS = ("id", "severity", "checks", "hint", "source", "severity_note", "engine
 
 def rules(
     rule_id: Annotated[
-        str | None, typer.Argument(metavar="[ID]", help="Explain one rule, with an example.")
+        str | None,
+        typer.Argument(
+            metavar="[ID]",
+            help="Explain one rule, with an example. With --doc: the section to print (2 or §2).",
+        ),
     ] = None,
+    doc: Annotated[
+        bool,
+        typer.Option("--doc", help="Print the rules document (RULES.md), or one section of it."),
+    ] = False,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """List the claim rules (id, severity, what each checks, source), or explain one."""
+    """List the claim rules (id, severity, what each checks, source), or explain one; --doc
+    prints the rules document their sources cite."""
+    if doc:
+        _print_doc(rule_id, fmt)
+        return
     from cognibill.rules import all_rules, find_rule, suggest_rule
 
     fmt = require_format(fmt, (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV))
@@ -57,6 +70,24 @@ def rules(
             console.print(f"{label}: {text}", markup=False)
     console.print("Example:", markup=False)
     console.print(r.example, markup=False, highlight=False, soft_wrap=True)
+    from cognibill.rulesdoc import cited_sections
+
+    reads = [f"cognibill rules --doc {n}" for n in cited_sections(r.source)]
+    if reads:
+        console.print(f"Read: {', '.join(reads)}", markup=False, highlight=False)
+
+
+def _print_doc(section: str | None, fmt: OutputFormat) -> None:
+    """``--doc [SECTION]``: the document as written (Markdown), or its sections as JSON."""
+    from cognibill.rulesdoc import document, find_section, sections
+
+    fmt = require_format(fmt, (OutputFormat.TABLE, OutputFormat.JSON))
+    chosen = sections() if section is None else (find_section(section),)
+    if fmt is OutputFormat.JSON:
+        rows = [{"section": s.number, "title": s.title, "text": s.text} for s in chosen]
+        write_json({"sections": rows} if section is None else rows[0])
+        return
+    sys.stdout.write(document() if section is None else chosen[0].text)
 
 
 def register(app: typer.Typer) -> None:
