@@ -4,7 +4,7 @@ One row per service performed, vendor-style headers, US dates, sorted by date th
 the rows of one patient and date are together, as EHR exports list them). Patients, providers
 and NPIs are made up.
 
-    python benchmarks/make_export.py --sample              # rewrites sample_sessions/export.csv
+    python benchmarks/make_export.py --sample   # rewrites tests/data/csv/generated_export.csv
     python benchmarks/make_export.py OUT.csv --rows 1000000  # about 450,000 visits
 
 Minutes: therapists mostly type round numbers; 70% of timed services take a multiple of 5
@@ -33,7 +33,7 @@ HEADER = (
     "Billed Units",
 )
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_sessions" / "export.csv"
+SAMPLE = Path(__file__).resolve().parent.parent / "tests" / "data" / "csv" / "generated_export.csv"
 
 PAYERS = ("Medicare", "Medicare", "Aetna", "Blue Cross", "UnitedHealthcare")
 

@@ -65,6 +65,8 @@ def bill(
     visit_key: str | Iterable[str] | None = None,
     ignore: Iterable[str] = (),
     column_map: Mapping[str, str] | None = None,
+    shape: str | None = None,
+    sheet: str | None = None,
     encoding: str | None = None,
     unsorted: bool = False,
     today: dt.date | None = None,
@@ -83,6 +85,8 @@ def bill(
         "estimate": estimate,
         "ignore": ignore,
         "column_map": dict(column_map or {}),
+        "shape": shape,
+        "sheet": sheet,
         "encoding": encoding,
         "unsorted": unsorted,
     }

@@ -22,6 +22,31 @@ class EntryError(CognibillError):
     exit_code = ExitCode.USAGE
 
 
+class OutputError(CognibillError):
+    """An output that could not be written (exit 5): ``target`` names it (``--out PATH``,
+    ``standard output``), ``reason`` says why (``no space left on device``)."""
+
+    exit_code = ExitCode.OUTPUT
+
+    def __init__(self, target: str, reason: str, hint: str | None = None) -> None:
+        self.target = target
+        self.reason = reason
+        super().__init__(f"{target}: {reason}", hint)
+
+
+class Stopped(BaseException):
+    """The run was stopped by a signal (SIGINT, SIGTERM, SIGHUP): raised by the CLI's handler.
+
+    Not an :class:`Exception`, as ``KeyboardInterrupt`` is not: no ``except Exception`` on the
+    way out swallows it, and every ``finally`` and ``except BaseException`` clean-up runs (the
+    temporary ``--out`` file is removed, the previous report stays as it was).
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 class InputError(CognibillError):
     """An input file that cannot be read or is invalid (exit 3).
 

@@ -17,9 +17,11 @@ plain values as ``;``-joined text in CSV, anything richer as compact JSON in a C
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -28,7 +30,7 @@ from enum import Enum
 from pathlib import Path
 from typing import IO, Any
 
-from cognibill.errors import EntryError
+from cognibill.errors import EntryError, OutputError
 
 _TRIGGERS = frozenset("=+-@\t\r")
 _SAFE_START = frozenset(
@@ -285,26 +287,200 @@ def write_report(
 
 
 # -- output files -------------------------------------------------------------------------------
+#
+# A regular file (or a new path) is written through a private temporary file in its folder and
+# renamed over the target at the end: a failed, interrupted or killed run leaves the previous
+# report as it was. A device (/dev/null, /dev/stdout, a terminal) or a named pipe is written in
+# place, as a shell's ``>`` would: renaming over it would replace the node itself (as root,
+# /dev/null would become a file holding the report). Every write error is an OutputError
+# naming the output, raised by the stream itself, so it is never mistaken for an input's.
 
 
-def check_output_path(
-    path: str | os.PathLike[str],
-    inputs: Iterable[str | os.PathLike[str]] = (),
-    *,
-    option: str = "--out",
-) -> Path:
-    """Where ``--out`` will write (symlinks followed); refuses an input or a directory.
+def reason_of(exc: OSError) -> str:
+    """An OSError's problem in words, as messages show it: ``no space left on device``."""
+    text = exc.strerror or type(exc).__name__
+    return text[:1].lower() + text[1:]
 
-    Raises :class:`EntryError` (exit 2): the command line asked for something unsafe.
+
+_FAILURES: list[OutputError] = []
+
+
+def failed_output() -> OutputError | None:
+    """The first output that failed since :func:`forget_failed_outputs`, if any: the error to
+    report when a library on the way (polars' ``write_csv``) turned it into a plain OSError."""
+    return _FAILURES[0] if _FAILURES else None
+
+
+def forget_failed_outputs() -> None:
+    _FAILURES.clear()
+
+
+class _GuardedRaw(io.RawIOBase):
+    """A file descriptor whose write errors are :class:`OutputError` naming ``target``.
+
+    Unbuffered, and every write is written whole: a text stream over it (which gathers text in
+    8 KiB pieces) sends each piece on, and what polars writes to its binary buffer goes out at
+    once, in order with stderr, as it did on a plain file. After the first error the stream is
+    spent: later writes are dropped, so closing it (or the interpreter's last flush of stdout)
+    cannot fail a second time with "Exception ignored". A reader that left (EPIPE, seen only
+    where SIGPIPE is ignored) stays a BrokenPipeError: the CLI ends quietly on it, as
+    ``| head`` expects.
     """
+
+    def __init__(self, fd: int, target: str, *, closefd: bool = True) -> None:
+        super().__init__()
+        self._fd = fd
+        self.target = target
+        self._closefd = closefd
+        self.spent = False
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        # None to show: a library that writes to a descriptor itself when it can (polars'
+        # write_csv does) writes through write() instead, where its errors get a name.
+        raise io.UnsupportedOperation("fileno")
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data: Any) -> int:
+        if self.spent:
+            return len(data)
+        view = memoryview(data).cast("B")
+        done = 0
+        try:
+            while done < len(view):
+                done += os.write(self._fd, view[done:])
+        except BrokenPipeError:
+            self.spent = True
+            raise
+        except OSError as exc:
+            self.spent = True
+            failure = OutputError(self.target, reason_of(exc))
+            _FAILURES.append(failure)
+            raise failure from None
+        return done
+
+    def close(self) -> None:
+        if not self.closed and self._closefd:
+            with suppress(OSError):
+                os.close(self._fd)
+        super().close()
+
+
+def guarded_stream(
+    fd: int,
+    target: str,
+    *,
+    encoding: str = "utf-8",
+    errors: str = "strict",
+    newline: str | None = "",
+    line_buffering: bool = False,
+    write_through: bool = False,
+    closefd: bool = True,
+) -> io.TextIOWrapper:
+    """A text stream on ``fd`` whose write errors are :class:`OutputError` naming ``target``."""
+    raw = _GuardedRaw(fd, target, closefd=closefd)
+    return io.TextIOWrapper(
+        raw,  # type: ignore[arg-type]  # written whole: it serves as a buffer without one
+        encoding=encoding,
+        errors=errors,
+        newline=newline,
+        line_buffering=line_buffering,
+        write_through=write_through,
+    )
+
+
+def _spend(stream: IO[str]) -> None:
+    """Drop what ``stream`` still holds and close it (a failed run's output goes nowhere)."""
+    raw = getattr(stream, "buffer", None)
+    if isinstance(raw, _GuardedRaw):
+        raw.spent = True
+    with suppress(Exception):
+        stream.close()
+
+
+def _finish(stream: IO[str]) -> None:
+    """Flush ``stream``; a failure is an OutputError (from the stream) and the stream is spent."""
+    try:
+        stream.flush()
+    except BaseException:
+        _spend(stream)
+        raise
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP held back for a few statements: a temporary file is created
+    and its name kept before the CLI's handler can stop the run (so the clean-up knows it)."""
+    import signal
+    import threading
+
+    held = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not (
+        threading.main_thread()
+    ):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+_DESCRIPTOR = re.compile(r"/dev/(?:stdout|stderr|fd/\d+)|/proc/(?:self|\d+)/fd/\d+")
+"""Paths that name an open descriptor: written in place even when it is a regular file
+(``--out /dev/stdout >> log``): renaming over them would replace the file the shell opened."""
+
+
+def _output_target(
+    path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]], option: str
+) -> tuple[Path, bool]:
+    """The checked target of ``path`` and whether it is written in place (a device or a pipe)."""
     shown = os.fspath(path)
     if shown == "-":
         raise EntryError(f"{option} -: give a file path")
-    target = Path(path).expanduser().resolve()
-    if target.is_dir():
-        raise EntryError(f"{option} {shown}: is a directory")
+    given = Path(path).expanduser()
+    try:
+        info: os.stat_result | None = os.stat(given)
+    except FileNotFoundError:
+        info = None
+    except NotADirectoryError:
+        raise EntryError(f"{option} {shown}: a part of the path is a file, not a folder") from None
+    except OSError as exc:
+        raise OutputError(f"{option} {shown}", f"cannot reach it: {reason_of(exc)}") from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise EntryError(f"{option} {shown}: is a directory", hint="give a file name in it")
+    if shown.endswith(("/", os.sep)):  # `--out newdir/`: a folder that does not exist
+        raise EntryError(
+            f"{option} {shown}: names a folder (it ends with /), not a file",
+            hint="give a file name, e.g. " + shown + "claims.csv",
+        )
+    absolute = Path(os.path.abspath(given))  # never resolved: /dev/stdout is /proc/…/pipe:[n]
+    if info is not None and (
+        not stat.S_ISREG(info.st_mode) or _DESCRIPTOR.fullmatch(str(absolute))
+    ):
+        if stat.S_ISBLK(info.st_mode):
+            raise EntryError(
+                f"{option} {shown}: is a disk (a block device); refusing to write on it"
+            )
+        if stat.S_ISSOCK(info.st_mode):
+            raise EntryError(f"{option} {shown}: is a socket, not a file, a device or a pipe")
+        _refuse_inputs(absolute, inputs, option, shown)
+        return absolute, True
+    target = given.resolve()
     if not target.parent.is_dir():
         raise EntryError(f"{option} {shown}: the directory {target.parent} does not exist")
+    _refuse_inputs(target, inputs, option, shown)
+    return target, False
+
+
+def _refuse_inputs(
+    target: Path, inputs: Iterable[str | os.PathLike[str]], option: str, shown: str
+) -> None:
     for given in inputs:
         if os.fspath(given) == "-":
             continue
@@ -319,7 +495,30 @@ def check_output_path(
                 f"{option} {shown} is also an input; refusing to overwrite it",
                 hint="write the report to another file",
             )
-    return target
+
+
+def check_output_path(
+    path: str | os.PathLike[str],
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    *,
+    option: str = "--out",
+) -> Path:
+    """Where ``--out`` will write: a regular file's path with symlinks followed, or a device's
+    or a named pipe's as given. Refuses an input, a directory (or a path ending in ``/``), a
+    disk, a socket, a folder that does not exist: :class:`EntryError` (exit 2). A path that
+    cannot even be looked at (a folder without permission) is an :class:`OutputError` (exit 5).
+    """
+    return _output_target(path, inputs, option)[0]
+
+
+def same_output_file(
+    first: str | os.PathLike[str], second: str | os.PathLike[str], *, option: str = "--out"
+) -> bool:
+    """True when two outputs would write the same file (``--out`` and ``--errors``): a device
+    or a pipe is never "the same", /dev/null can take both."""
+    one, in_place = _output_target(first, (), option)
+    other, other_in_place = _output_target(second, (), option)
+    return not in_place and not other_in_place and one == other
 
 
 def _new_file_mode() -> int:
@@ -337,27 +536,86 @@ def atomic_output(
     newline: str = "",
     option: str = "--out",
 ) -> Iterator[IO[str]]:
-    """A text file for ``--out`` that appears only if the block succeeds.
+    """A text stream for ``--out``: the report appears only if the block succeeds.
 
-    Writes to a temporary file in the same directory and renames it over ``path`` at the end,
-    so a failed or interrupted run never truncates the previous report. Refuses (before
-    creating anything) a path that is one of ``inputs``. An existing report keeps its
-    permissions; a new one gets the usual ones (0666 less the umask).
+    A regular file (or a new path) is written to a private (0600) temporary file in the same
+    directory, flushed to disk and renamed over ``path`` at the end, so a failed, interrupted
+    or stopped run never truncates the previous report and leaves no file behind. An existing
+    report keeps its permissions (and owner, when run as root); a new one gets the usual ones
+    (0666 less the umask). A device or a named pipe is opened and written in place (a pipe waits
+    for its reader, as with the shell's ``>``), never replaced. Refuses (before creating
+    anything) what :func:`check_output_path` refuses. Write errors are :class:`OutputError`.
     """
-    target = check_output_path(path, inputs, option=option)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    target, in_place = _output_target(path, inputs, option)
+    label = f"{option} {os.fspath(path)}"
+    if in_place:
+        with _written_in_place(target, label, encoding, newline) as direct:
+            yield direct
+        return
+    temp: str | None = None
+    fd = -1
+    stream: IO[str] | None = None
     try:
-        with open(fd, "w", encoding=encoding, newline=newline) as stream:
-            yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
+        with _signals_held():
+            try:
+                fd, temp = tempfile.mkstemp(
+                    dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+                )
+            except OSError as exc:
+                raise OutputError(
+                    label, f"cannot write in {target.parent}: {reason_of(exc)}"
+                ) from None
+            stream = guarded_stream(fd, label, encoding=encoding, newline=newline)
+        yield stream
+        _finish(stream)
         try:
-            mode = target.stat().st_mode & 0o7777
-        except FileNotFoundError:
-            mode = _new_file_mode()
-        os.chmod(temp, mode)
-        os.replace(temp, target)
+            os.fsync(fd)
+        except OSError as exc:
+            raise OutputError(label, f"cannot save it: {reason_of(exc)}") from None
+        stream.close()
+        _take_over(temp, target)
+        try:
+            os.replace(temp, target)
+        except OSError as exc:
+            raise OutputError(label, f"cannot replace {target}: {reason_of(exc)}") from None
     except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(temp)
+        if stream is not None:
+            _spend(stream)
+        elif fd >= 0:
+            os.close(fd)
+        if temp is not None:
+            with suppress(FileNotFoundError):
+                os.unlink(temp)
+        raise
+
+
+def _take_over(temp: str, target: Path) -> None:
+    """The temporary file gets the existing report's permissions (and owner, as root)."""
+    try:
+        old = target.stat()
+    except FileNotFoundError:
+        os.chmod(temp, _new_file_mode())
+        return
+    if hasattr(os, "chown") and os.geteuid() == 0:
+        with suppress(OSError):
+            os.chown(temp, old.st_uid, old.st_gid)
+    os.chmod(temp, old.st_mode & 0o7777)
+
+
+@contextmanager
+def _written_in_place(target: Path, label: str, encoding: str, newline: str) -> Iterator[IO[str]]:
+    """A device or a named pipe opened for writing as it is (no O_CREAT: nothing is made)."""
+    # O_APPEND: /dev/stdout that is a file opened with >> is added to, not written over.
+    flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(target, flags)
+    except OSError as exc:
+        raise OutputError(label, f"cannot write to it: {reason_of(exc)}") from None
+    stream = guarded_stream(fd, label, encoding=encoding, newline=newline)
+    try:
+        yield stream
+        _finish(stream)
+        stream.close()
+    except BaseException:
+        _spend(stream)
         raise

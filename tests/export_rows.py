@@ -59,8 +59,10 @@ def frames(reader: ExportFrames) -> tuple[pl.DataFrame, pl.DataFrame]:
         assert chunk.rejected.schema == pl.Schema(REJECTED)
     rows = pl.concat([pl.DataFrame(schema=ROWS), *(c.rows for c in chunks)])
     rejected = pl.concat([pl.DataFrame(schema=REJECTED), *(c.rejected for c in chunks)])
-    assert rows.height + rejected.height == reader.rows_read
+    skipped = sum(c.skipped.height for c in chunks)
+    assert rows.height + rejected.height + skipped == reader.rows_read
     assert rejected.height == reader.rows_rejected
+    assert skipped == reader.rows_skipped
     return rows, rejected
 
 

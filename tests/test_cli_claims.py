@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import REPO
 
 SAMPLES = REPO / "sample_sessions"
+GENERATED = REPO / "tests" / "data" / "csv" / "generated_export.csv"
 MISTAKES = str(SAMPLES / "mistakes.toml")
 CLEAN = str(SAMPLES / "clean_visit.toml")
 
@@ -132,7 +133,7 @@ def test_out_writes_atomically_and_refuses_the_input(cli, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("fmt", ["table", "json", "csv", "ndjson"])
 def test_every_claim_format_runs_on_the_sample_export(cli, fmt: str) -> None:  # type: ignore[no-untyped-def]
-    run = cli("claim", str(SAMPLES / "export.csv"), "-f", fmt)
+    run = cli("claim", str(GENERATED), "-f", fmt)
     assert run.code in (0, 1)
     assert run.out
 
@@ -141,7 +142,7 @@ def test_errors_writes_every_rejected_row_and_counts_in_equal_counts_out(
     cli, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     errors = tmp_path / "rejected.csv"
-    data = cli("claim", str(SAMPLES / "export.csv"), "-f", "json", "--errors", str(errors)).json()
+    data = cli("claim", str(GENERATED), "-f", "json", "--errors", str(errors)).json()
     summary = data["summary"]
     assert summary["rows_read"] == summary["rows_used"] + summary["rows_rejected"]
     assert summary["rows_rejected"] == len(data["rejected"]) > 0
@@ -199,10 +200,10 @@ def test_a_directory_is_an_unreadable_input_exit_3(cli, tmp_path: Path) -> None:
 
 def test_errors_path_that_is_an_input_is_refused_by_its_own_name(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     copy = tmp_path / "export.csv"
-    copy.write_bytes((SAMPLES / "export.csv").read_bytes())
+    copy.write_bytes((GENERATED).read_bytes())
     run = cli("claim", str(copy), "--errors", str(copy))
     assert run.code == 2 and "--errors" in run.err and "also an input" in run.err
-    assert copy.read_bytes() == (SAMPLES / "export.csv").read_bytes()
+    assert copy.read_bytes() == (GENERATED).read_bytes()
 
 
 def test_no_estimate_leaves_the_money_out_of_the_summary(cli) -> None:  # type: ignore[no-untyped-def]
@@ -213,8 +214,9 @@ def test_no_estimate_leaves_the_money_out_of_the_summary(cli) -> None:  # type: 
 
 def _export_of_visits(path: Path, visits: int) -> Path:
     """One 38-minute cognitive row per patient (each a visit, SLP, Medicare, no plan of care)."""
-    rows = "".join(f"P{n},2026-03-02,1912345678,CCC-SLP,97129,38\n" for n in range(visits))
-    path.write_text("Patient,DOS,NPI,Credential,CPT,Minutes\n" + rows, encoding="utf-8")
+    rows = "".join(f"P{n},2026-03-02,1912345678,CCC-SLP,97129,38,\n" for n in range(visits))
+    header = "Patient,DOS,NPI,Credential,CPT,Minutes,POC Date\n"  # a plan column, all empty
+    path.write_text(header + rows, encoding="utf-8")
     return path
 
 
@@ -241,7 +243,7 @@ def test_a_table_of_500_visits_or_fewer_shows_them_all(cli, tmp_path: Path) -> N
 
 
 def test_the_table_says_which_visit_key_grouped_the_rows_rules_md_s2(cli) -> None:  # type: ignore[no-untyped-def]
-    export = str(SAMPLES / "export.csv")
+    export = str(GENERATED)
     default = cli("claim", export, "-q", "--fail-on", "never").out
     assert "Visit key: patient, date of service, rendering provider, discipline\n" in default
     pooled = cli("claim", export, "-q", "--fail-on", "never", "--visit-key", "patient,date").out

@@ -125,10 +125,10 @@ def test_missing_required_columns_are_one_error_with_what_was_found_and_closest(
     assert [p[0] for p in err.problems] == [1, 1]
     lines = err.lines()
     assert "no date column" in lines[0] and "closest: 'Visit Day'" in lines[0]
-    assert "no minutes column" in lines[1] and "closest: 'Treatment Time'" in lines[1]
+    assert "no minutes column" in lines[1] and "closest: 'Time Taken'" in lines[1]
     assert err.hint is not None
-    assert "columns found: 'Client', 'Visit Day', 'CPT', 'Treatment Time', 'Payer'" in err.hint
-    assert "--map date='Visit Day'" in err.hint and "--map minutes='Treatment Time'" in err.hint
+    assert "columns found: 'Client', 'Visit Day', 'CPT', 'Time Taken', 'Payer'" in err.hint
+    assert "--map date='Visit Day'" in err.hint and "--map minutes='Time Taken'" in err.hint
 
 
 def test_a_file_with_the_required_columns_only_needs_no_map() -> None:

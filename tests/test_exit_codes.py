@@ -15,6 +15,7 @@ def test_exit_code_values_are_stable() -> None:
         ("USAGE", 2),
         ("INPUT", 3),
         ("INTERNAL", 4),
+        ("OUTPUT", 5),
     ]
 
 

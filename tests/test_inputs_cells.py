@@ -64,8 +64,8 @@ def test_iso_and_us_dates_are_dates_of_service(cell: str, day: dt.date) -> None:
     assert parse_date(cell) == day
 
 
-def test_a_two_digit_year_is_refused_not_guessed() -> None:
-    assert refused(parse_date, "3/24/26") == f"'3/24/26' has a two-digit year; {FORMS}"
+def test_a_two_digit_year_with_dashes_is_refused_not_guessed() -> None:
+    """M/D/YY is read as 20YY (RULES.md §11); M-D-YY is not a form any EHR writes."""
     assert refused(parse_date, "03-24-26") == f"'03-24-26' has a two-digit year; {FORMS}"
 
 
@@ -119,7 +119,7 @@ def test_a_long_cell_is_cut_short_in_the_reason() -> None:
 def test_a_plan_of_care_date_may_be_empty() -> None:
     assert parse_optional_date(" ") is None
     assert parse_optional_date("2026-01-05") == dt.date(2026, 1, 5)
-    assert refused(parse_optional_date, "1/5/26") == f"'1/5/26' has a two-digit year; {FORMS}"
+    assert refused(parse_optional_date, "1-5-26") == f"'1-5-26' has a two-digit year; {FORMS}"
 
 
 # -- minutes (RULES.md §1: units come from whole minutes) ----------------------------------------
@@ -316,4 +316,4 @@ def test_a_flag_that_is_neither_yes_nor_no_is_refused() -> None:
 
 def test_a_refused_cell_is_a_value_error_for_callers_that_expect_one() -> None:
     with pytest.raises(ValueError, match="two-digit year"):
-        parse_date("1/2/26")
+        parse_date("1-2-26")

@@ -21,7 +21,7 @@ from cognibill.inputs.export import WHITESPACE, Chunk, ExportFrames
 
 CSV = Path(__file__).parent / "data" / "csv"
 EDGES = CSV / "edges"
-SAMPLE = Path(__file__).parent.parent / "sample_sessions" / "export.csv"
+SAMPLE = Path(__file__).parent / "data" / "csv" / "generated_export.csv"
 
 
 def read(source: Any, **options: Any) -> tuple[pl.DataFrame, pl.DataFrame, ExportFrames]:
@@ -33,8 +33,9 @@ def read(source: Any, **options: Any) -> tuple[pl.DataFrame, pl.DataFrame, Expor
         assert chunk.rejected.schema == pl.Schema(REJECTED)
     rows = pl.concat([pl.DataFrame(schema=ROWS), *(c.rows for c in chunks)])
     rejected = pl.concat([pl.DataFrame(schema=REJECTED), *(c.rejected for c in chunks)])
-    assert rows.height + rejected.height == reader.rows_read
-    assert rejected.height == reader.rows_rejected
+    skipped = sum(c.skipped.height for c in chunks)
+    assert rows.height + rejected.height + skipped == reader.rows_read
+    assert (rejected.height, skipped) == (reader.rows_rejected, reader.rows_skipped)
     return rows, rejected, reader
 
 
@@ -89,7 +90,7 @@ def test_every_bad_row_is_rejected_with_its_line_column_and_reason() -> None:
         (8, None, "expected 9 cells like the header, found 5"),
         (9, None, "expected 9 cells like the header, found 10"),
         (10, "Client", "the patient id is empty"),
-        (11, "DOS", "'3/4/26' has a two-digit year; write dates as YYYY-MM-DD or MM/DD/YYYY"),
+        (11, "DOS", "'3-4-26' has a two-digit year; write dates as YYYY-MM-DD or MM/DD/YYYY"),
         (
             12,
             "Credential",
@@ -134,6 +135,7 @@ def test_a_tab_file_with_blank_and_short_rows() -> None:
     ]
     assert reasons(rejected) == [(8, None, "expected 6 cells like the header, found 3")]
     assert reader.blank_lines == 4
+    assert reader.rows_skipped == 3  # the blank rows after the header
     assert reader.delimiter == "\t"
 
 

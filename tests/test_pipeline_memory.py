@@ -16,7 +16,7 @@ from tests.conftest import REPO, Run
 CliRun = Callable[..., Run]
 """The ``cli`` fixture of ``tests/conftest.py``."""
 
-SAMPLE = REPO / "sample_sessions" / "export.csv"
+SAMPLE = REPO / "tests" / "data" / "csv" / "generated_export.csv"
 
 
 def _garbage_after_run(path: Path) -> int:

@@ -79,10 +79,25 @@ def test_medical_review_threshold_info_past_3000_and_not_at_46_visits(tmp_path: 
     assert not any("medical-review-threshold" in _ids(c) for c in claims[:46])
 
 
-def test_payer_fallback_names_the_payer_and_the_profile_used(tmp_path: Path) -> None:
-    claims = _claims(_export(tmp_path, 1, payer="Acme Health"), payer="commercial")
-    (finding,) = [f for f in claims[0].claim.findings if f.id == "payer-fallback"]
-    assert "'Acme Health' has no profile" in finding.message
+def _notes(path: str, **options: Any) -> list[dict[str, Any]]:
+    """The run's findings about whole files (said once, with their count)."""
+    notes = cognibill.bill([path], today=dt.date(2026, 11, 23), **options).summary["notes"]
+    assert isinstance(notes, list)
+    return notes
+
+
+def test_payer_fallback_names_the_payer_and_the_profile_used_once_per_file(
+    tmp_path: Path,
+) -> None:
+    """RULES.md §8: a fact about the file, so one note with its count, not one per visit."""
+    path = _export(tmp_path, 3, payer="Acme Health")
+    claims = _claims(path, payer="commercial")
+    assert all("payer-fallback" not in _ids(c) for c in claims)
+    (note,) = [n for n in _notes(path, payer="commercial") if n["id"] == "payer-fallback"]
+    assert note["message"] == (
+        "payer 'Acme Health' has no profile: checked and priced as 'commercial' (3 visits)."
+    )
+    assert (note["count"], note["severity"]) == (3, "info")
     assert claims[0].claim.payer == "commercial"
 
 
@@ -124,5 +139,5 @@ def test_payer_fallback_without_payer_option_is_commercial_not_medicare(tmp_path
     assert claim.claim.payer == "commercial"
     assert claim.claim.rule.value == "ama"
     assert "'Aetna' has no profile: checked and priced as 'commercial'" in " ".join(
-        f.message for f in claim.claim.findings
+        str(n["message"]) for n in _notes(_export(tmp_path, 1, payer="Aetna"))
     )

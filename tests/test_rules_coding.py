@@ -16,6 +16,7 @@ from cognibill.rules.coding import (
     UNIT_VALUES,
     check_adaptive,
     check_billed_units,
+    check_cms_status,
     check_cognitive,
     check_daily_caps,
     priced_rules,
@@ -77,9 +78,10 @@ def cents(**values: int) -> pl.DataFrame:
     )
 
 
-def test_rules_are_the_four_coding_checks() -> None:
-    assert (check_cognitive, check_adaptive, check_billed_units, check_daily_caps) == RULES
-    assert len(priced_rules(cents())) == 4
+def test_rules_are_the_four_coding_checks_then_the_cms_status() -> None:
+    four = (check_cognitive, check_adaptive, check_billed_units, check_daily_caps)
+    assert (*four, check_cms_status) == RULES
+    assert len(priced_rules(cents())) == 5
 
 
 # -- addon-without-primary, primary-more-than-once (RULES.md §5) --------------------------------

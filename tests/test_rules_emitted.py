@@ -13,7 +13,7 @@ from tests.conftest import DATA, REPO
 INPUTS = sorted(
     [
         *(REPO / "sample_sessions").glob("*.toml"),
-        REPO / "sample_sessions" / "export.csv",
+        *(REPO / "sample_sessions").glob("*.csv"),
         *(DATA / "sessions").glob("*.toml"),
         *(DATA / "csv").glob("*.csv"),
         *(DATA / "csv" / "edges").glob("*.csv"),
@@ -44,9 +44,25 @@ def test_rejected_row_is_an_error_with_the_catalogue_hint(cli, tmp_path: Path) -
     """RULES.md §11: a row the export cannot give is reported, never dropped."""
     path = tmp_path / "bad.csv"
     path.write_text("Client,DOS,CPT,Duration\nC1,03/02/2026,97129,thirty\n")
-    found = _findings(cli, path)
+    found = [f for f in _findings(cli, path) if not RULES[f["id"]].per_file]
     assert [(f["id"], f["severity"], f["line"]) for f in found] == [("rejected-row", "error", 2)]
     assert found[0]["hint"] == RULES["rejected-row"].hint
+
+
+def test_per_file_notes_are_findings_with_no_line_and_ignore_hides_them(
+    cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """RULES.md §11: what a file lacks is said once, as a finding of the file."""
+    path = tmp_path / "plain.csv"
+    path.write_text("Client,DOS,CPT,Duration\nC1,03/02/2026,97129,38\n")
+    notes = [f for f in _findings(cli, path) if RULES[f["id"]].per_file]
+    assert {(f["id"], f["line"], f["patient_id"]) for f in notes} == {
+        ("checks-skipped", None, None),
+        ("default-payer", None, None),
+    }
+    ignore = ("--ignore", "checks-skipped", "--ignore", "default-payer")
+    quiet = cli("check", str(path), *ignore, "-f", "json")
+    assert quiet.json()["findings"] == [] and quiet.json()["summary"]["notes"] == []
 
 
 @pytest.mark.parametrize("rule_id", sorted(RULES))

@@ -168,7 +168,11 @@ def _timed_units(lines: tuple[Line, ...]) -> int:
     from cognibill.catalogue import Kind, load_catalogue
 
     catalogue = load_catalogue()
-    return sum(line.units for line in lines if catalogue[line.code].kind is Kind.TIMED)
+    return sum(
+        line.units
+        for line in lines
+        if (info := catalogue.get(line.code)) is not None and info.kind is Kind.TIMED
+    )
 
 
 def claim_of(v: Visit, payer: PayerPolicy = MEDICARE_LIKE, **fields: Any) -> VisitClaim:

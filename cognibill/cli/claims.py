@@ -93,6 +93,23 @@ EncodingOption = Annotated[
         "--encoding", help="Input encoding (default UTF-8, BOM or not).", show_default=False
     ),
 ]
+FromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        help="Read every export as this vendor shape (cognibill formats lists them); "
+        "default: recognised from the header.",
+        show_default=False,
+    ),
+]
+SheetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sheet",
+        help="The sheet of an .xlsx workbook to read (default: the first).",
+        show_default=False,
+    ),
+]
 StrictOption = Annotated[bool, typer.Option("--strict", help="Stop at the first bad row.")]
 UnsortedOption = Annotated[
     bool,
@@ -105,13 +122,13 @@ QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="No summary or progress on stderr.")
 ]
 ErrorsOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--errors", help="Also write the rejected rows to this CSV file.", show_default=False
     ),
 ]
 OutOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--out",
         "-o",
@@ -148,12 +165,18 @@ def _options(
     locality: str | None,
     facility: bool,
     non_par: bool,
+    shape: str | None,
+    sheet: str | None,
     estimate: bool,
 ) -> RunOptions:
     from cognibill.engine.run import RunOptions
     from cognibill.engine.visits import parse_visit_key
     from cognibill.rules import suggest_rule, unknown_rule_ids
 
+    if shape is not None:
+        from cognibill.inputs.shapes import shape_named
+
+        shape = shape_named(shape).name  # an unknown name is exit 2 before reading
     ignored = [i.strip().lower() for i in ignore or ()]
     for bad in unknown_rule_ids(ignored):
         near = suggest_rule(bad)
@@ -182,6 +205,8 @@ def _options(
         facility=True if facility else None,
         participating=False if non_par else None,
         estimate=estimate,
+        shape=shape,
+        sheet=sheet,
     )
 
 
@@ -199,6 +224,8 @@ _OPTION_NAMES = (
     "locality",
     "facility",
     "non_par",
+    "shape",
+    "sheet",
 )
 
 
@@ -223,13 +250,49 @@ def _summary_line(summary: Summary) -> str:
             f"; grouped in memory ({summary.regrouped_at} continued a visit that other "
             "rows had interrupted)"
         )
+    skipped = f", {summary.rows_skipped} skipped" if summary.rows_skipped else ""
+    incomplete = (
+        f" ({summary.visits_incomplete} incomplete: not billed as whole)"
+        if summary.visits_incomplete
+        else ""
+    )
     return (
         f"cognibill: {summary.rows_read} rows read, {summary.rows_used} used, "
-        f"{summary.rows_rejected} rejected; {summary.visits} visits, {summary.lines} lines, "
+        f"{summary.rows_rejected} rejected{skipped}; {summary.visits} visits{incomplete}, "
+        f"{summary.lines} lines, "
         f"{summary.units} units; findings: {f['error']} error, {f['warning']} warning, "
         f"{f['info']} info{money}; visit key: {summary.visit_key}{grouping}; "
         f"{summary.seconds:.2f} s\n"
     )
+
+
+_MINUTES_FROM = {
+    "minutes": ("minutes from {}", " and "),
+    "start-end": ("minutes from {}", " to "),
+    "units": ("units only, no minutes", ""),
+}
+
+
+def _note_lines(summary: Summary) -> str:
+    """How each export was read, then the per-file notes, one line each
+    (``file: info[checks-skipped]: ...``)."""
+    out = []
+    for read in summary.read_as:
+        columns: Any = read["columns"]
+        time = str(read["minutes_from"])
+        headers = columns.get("minutes") or [*columns.get("start", []), *columns.get("end", [])]
+        text, joint = _MINUTES_FROM[time]
+        how = text.format(joint.join(repr(h) for h in headers))
+        shape = read["shape"] or "a generic export"
+        sheet = f", sheet {read['sheet']!r}" if read["sheet"] else ""
+        out.append(
+            f"{read['source']}: read as {shape}{sheet} (header on line {read['header_line']}; "
+            f"{how})\n"
+        )
+    out.extend(
+        f"{n['source']}: {n['severity']}[{n['id']}]: {n['message']}\n" for n in summary.notes
+    )
+    return "".join(out)
 
 
 def _rejected_lines(rejected: list[dict[str, Any]], limit: int = 20) -> str:
@@ -286,7 +349,7 @@ class _ProgressBar:
             self.progress.stop()
 
 
-def _write_errors(path: Path | None, rejected: list[dict[str, Any]], inputs: list[str]) -> None:
+def _write_errors(path: str | None, rejected: list[dict[str, Any]], inputs: list[str]) -> None:
     if path is None:
         return
     from cognibill.writers import CsvWriter, atomic_output
@@ -325,6 +388,8 @@ def claim(
     fail_on: FailOnOption = FailOn.ERROR,
     visit_key: VisitKeyOption = "patient,date,provider,discipline",
     column_map: MapOption = None,
+    shape: FromOption = None,
+    sheet: SheetOption = None,
     encoding: EncodingOption = None,
     strict: StrictOption = False,
     unsorted: UnsortedOption = False,
@@ -339,11 +404,11 @@ def claim(
 
     options = dataclasses.replace(_options_of(locals()), explain=explain)
     run = ClaimRun(files, options)
-    from cognibill.writers import atomic_output, check_output_path
+    from cognibill.writers import atomic_output, check_output_path, same_output_file
 
     if errors is not None:  # refuse a bad --errors before reading anything
         check_output_path(errors, files, option="--errors")
-        if out is not None and check_output_path(out) == check_output_path(errors):
+        if out is not None and same_output_file(out, errors):
             raise EntryError(
                 f"--errors {errors} is the --out report too; the rejected rows would replace it",
                 hint="write the rejected rows to another file",
@@ -355,8 +420,10 @@ def claim(
     else:
         rejected = _emit(run, fmt, sys.stdout, quiet)
     _write_errors(errors, rejected, files)
-    if fmt in (OutputFormat.TABLE, OutputFormat.CSV) and rejected and not quiet:
-        sys.stderr.write(_rejected_lines(rejected))
+    if fmt in (OutputFormat.TABLE, OutputFormat.CSV) and not quiet:
+        sys.stderr.write(_note_lines(run.summary))
+        if rejected:
+            sys.stderr.write(_rejected_lines(rejected))
     if not quiet:
         sys.stderr.write(_summary_line(run.summary))
     code = _exit_code(run.summary, fail_on)
@@ -439,6 +506,8 @@ def check(
     fail_on: FailOnOption = FailOn.ERROR,
     visit_key: VisitKeyOption = "patient,date,provider,discipline",
     column_map: MapOption = None,
+    shape: FromOption = None,
+    sheet: SheetOption = None,
     encoding: EncodingOption = None,
     strict: StrictOption = False,
     unsorted: UnsortedOption = False,
@@ -456,6 +525,20 @@ def check(
     sink = _FindingSink(sys.stdout, fmt)
     with collector_paused():
         _check_findings(run, sink, quiet)
+    for note in run.summary.notes:
+        sink.add(
+            {
+                "source": note["source"],
+                "line": None,
+                "severity": note["severity"],
+                "id": note["id"],
+                "message": note["message"],
+                "patient_id": None,
+                "date": None,
+                "code": None,
+                "hint": _rule_hints()[str(note["id"])],
+            }
+        )
     sink.finish(run.summary)
     if not quiet:
         sys.stderr.write(_summary_line(run.summary))
@@ -503,6 +586,12 @@ def _check_findings(run: ClaimRun, sink: _FindingSink, quiet: bool) -> None:
                     "hint": found["hint"] or hints.get(found["id"], ""),
                 }
             )
+
+
+def _rule_hints() -> dict[str, str]:
+    from cognibill.rules.catalogue import RULES
+
+    return {rule.id: rule.hint for rule in RULES.values()}
 
 
 CHECK_FIELDS = ("source", "line", "severity", "id", "message", "patient_id", "date", "code", "hint")

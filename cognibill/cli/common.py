@@ -152,13 +152,14 @@ def service_date(date: dt.datetime | None, year: int | None) -> dt.date:
     return dt.date.today()
 
 
-def write_text_file(path: Path | None, text: str, *, force: bool) -> bool:
+def write_text_file(path: str | Path | None, text: str, *, force: bool) -> bool:
     """``text`` to stdout (no path, or ``-``), or atomically to ``path``, refusing to overwrite
-    an existing file without ``--force``. True when a file was written."""
+    an existing file without ``--force`` (a device or a named pipe is written in place).
+    True when a file was written."""
     if path is None or str(path) == "-":
         sys.stdout.write(text)
         return False
-    if path.exists() and not force:
+    if Path(path).is_file() and not force:  # a device or a pipe is written to, not replaced
         raise EntryError(f"{path} exists; refusing to overwrite it", hint="add --force")
     from cognibill.writers import atomic_output
 

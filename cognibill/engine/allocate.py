@@ -44,13 +44,15 @@ within their run; the first ``count`` get (or lose) the unit, and a tie is the l
 
 from __future__ import annotations
 
+from functools import cache
 from typing import NamedTuple
 
 import polars as pl
 
-from cognibill.catalogue import COGNITIVE, COGNITIVE_ADDON, COGNITIVE_PRIMARY
+from cognibill.catalogue import COGNITIVE, COGNITIVE_ADDON, COGNITIVE_PRIMARY, Kind, load_catalogue
 from cognibill.engine.frames import FINDINGS, LINES, conform
 from cognibill.engine.money import dollars
+from cognibill.engine.units import POOLED_KINDS
 from cognibill.engine.visits import per_value
 from cognibill.rules.catalogue import RULES
 
@@ -165,20 +167,71 @@ def _visits(rules: pl.DataFrame) -> pl.DataFrame:
     return visits.with_columns(code.to_physical().cast(pl.Int8).alias("_rule"))
 
 
+@cache
+def service_facts() -> pl.DataFrame:
+    """What the stage needs of a service key beyond its kind, one row per key that has any: a
+    primary/add-on family's codes and unit lengths (``_family``: 97129/97130, 92605/92618 ...)
+    and whether an untimed code is one unit per instrument (96110, 96127). Built once."""
+    catalogue = load_catalogue()
+    families = catalogue.families()
+    instruments = [c.code for c in catalogue if c.per_instrument]
+    keys = [*families, *instruments]
+    return pl.DataFrame(
+        {
+            "service": keys,
+            "_family": [k in families for k in keys],
+            "_primary": [families[k].primary if k in families else None for k in keys],
+            "_addon": [families[k].addon if k in families else None for k in keys],
+            "_first": [families[k].first_unit_minutes if k in families else None for k in keys],
+            "_each": [families[k].unit_minutes if k in families else None for k in keys],
+            "_instrument": [k in instruments for k in keys],
+        },
+        schema={
+            "service": pl.String,
+            "_family": pl.Boolean,
+            "_primary": pl.String,
+            "_addon": pl.String,
+            "_first": pl.Int32,
+            "_each": pl.Int32,
+            "_instrument": pl.Boolean,
+        },
+    )
+
+
+def _optional(services: pl.DataFrame, name: str, dtype: type[pl.DataType]) -> pl.Expr:
+    """A column of ``services`` the stage reads when it is there (null when not)."""
+    if name in services.columns:
+        return pl.col(name).cast(dtype)
+    return pl.lit(None, dtype=dtype).alias(name)
+
+
 def _services(services: pl.DataFrame) -> pl.DataFrame:
     """The columns the stage reads, in (visit, code order), with blocks and leftovers (§2.2)
-    and ``run``: the visit's number among the visits that have services."""
+    and ``run``: the visit's number among the visits that have services.
+
+    ``as_given``: the service has no minutes (null, a units-only export) but billed units: its
+    units are the ones billed, outside the pool (issue 10; RULES.md §11)."""
     s = services.select(
         _V.cast(pl.UInt32),
         pl.col("service").cast(pl.String),
         pl.col("kind").cast(pl.String),
         pl.col("minutes").cast(pl.Int32),
         pl.col("order").cast(pl.UInt16),
+        _optional(services, "billed", pl.Int32),
+        _optional(services, "billed_stated", pl.Boolean),
+        _optional(services, "billed_primary", pl.Int32),
+        _optional(services, "billed_addon", pl.Int32),
     )
     key = s.select((_V.cast(pl.UInt64) * 65536) + pl.col("order").cast(pl.UInt64)).to_series()
     if not key.is_sorted():
         s = s.sort(key)
-    timed = pl.col("kind") == "timed"
+    as_given = pl.col("minutes").is_null() & pl.col("billed_stated").fill_null(False)
+    s = s.with_columns(
+        as_given.alias("as_given"),
+        pl.when(~as_given).then(pl.col("minutes").fill_null(0)).alias("minutes"),
+    ).join(service_facts(), on="service", how="left", maintain_order="left")
+    s = s.with_columns(pl.col("_family").fill_null(False), pl.col("_instrument").fill_null(False))
+    timed = pl.col("kind").is_in(sorted(POOLED_KINDS)) & ~pl.col("as_given")
     return s.with_columns(
         timed.alias("timed"),
         (pl.col("service") == COGNITIVE).alias("cognitive"),
@@ -408,13 +461,30 @@ def _units(s: pl.DataFrame, competing: pl.DataFrame, tied: pl.DataFrame) -> pl.D
     extra = pl.when(~timed).then(0).when(_IS_CMS).then(won).otherwise(midpoint)
     removed = pl.when(timed & _IS_CAPPED).then(won).otherwise(0)
     s = s.with_columns(extra.cast(pl.Int32).alias("extra"), removed.cast(pl.Int32).alias("removed"))
+    m = pl.col("minutes")
     # Per hour: the CPT midpoint, 31 minutes for the first hour (derived; RULES.md is silent).
-    hourly = (pl.col("minutes") + 29) // 60
+    hourly = (m + 29) // 60
+    # First and additional periods, each attained at its midpoint (RULES.md §4, units.py
+    # ``family_units``).
+    first, each = pl.col("_first"), pl.col("_each")
+    further = (m - first + each - (each // 2 + 1)) // each
+    family = pl.when(m < first // 2 + 1).then(0).otherwise(1 + pl.max_horizontal(further, 0))
+    billed = pl.col("billed").fill_null(0)
+    given = pl.when(pl.col("billed_stated").fill_null(False)).then(billed).otherwise(1)
+    kind = pl.col("kind")
+    untimed = kind == Kind.UNTIMED.value
     units = (
-        pl.when(timed)
+        # untimed: 1 a visit, minutes or not (RULES.md §4), unless one unit per instrument
+        pl.when(untimed)
+        .then(pl.when(pl.col("_instrument")).then(given).otherwise(1))
+        .when(pl.col("as_given"))
+        .then(billed)
+        .when(timed)
         .then(pl.col("blocks") + pl.col("extra") - pl.col("removed"))
-        .when(pl.col("kind") == "untimed")
-        .then(1)
+        .when(kind == Kind.FIRST_AND_ADDITIONAL.value)
+        .then(family)
+        .when(kind.is_in([Kind.AREA.value, Kind.NOT_IN_CATALOGUE.value]))
+        .then(given)
         .otherwise(hourly)
     )
     return s.with_columns(units.cast(pl.Int32).alias("units"))
@@ -518,8 +588,10 @@ def _totals(runs: pl.DataFrame, visits: pl.DataFrame, at: pl.Series | None) -> p
 
 
 def _lines(s: pl.DataFrame) -> pl.DataFrame:
-    """One line per service; the cognitive pair with 2+ units as 97129 x1 + 97130 x(N-1) (§5):
-    97129 carries the first 15 minutes and 97130 the rest."""
+    """One line per service; a primary/add-on family with 2+ units as primary x1 + add-on
+    x(N-1) (97129 + 97130, RULES.md §5; 92605 + 92618 ..., §4): the primary carries the first
+    period's minutes and the add-on the rest. A family billed as given (no minutes) bills each
+    code's own billed units: a primary line, and an add-on line when the add-on is billed."""
     s = s.select(
         "visit",
         "service",
@@ -532,8 +604,20 @@ def _lines(s: pl.DataFrame) -> pl.DataFrame:
         "removed",
         "rank",
         "tied",
+        "as_given",
+        "_family",
+        "_primary",
+        "_addon",
+        "_first",
+        "billed_primary",
+        "billed_addon",
     )
-    split = s.select(pl.col("cognitive") & (pl.col("units") >= 2)).to_series()
+    family = pl.col("_family")
+    as_given = pl.col("as_given")
+    split_when = family & pl.when(as_given).then(pl.col("billed_addon").fill_null(0) > 0).otherwise(
+        pl.col("units") >= 2
+    )
+    split = s.select(split_when.fill_null(False)).to_series()
     if split.any():
         # Each service's line moves down by the add-on lines before it; its add-on follows it.
         before = split.cast(pl.UInt32).cum_sum() - split.cast(pl.UInt32)
@@ -547,31 +631,35 @@ def _lines(s: pl.DataFrame) -> pl.DataFrame:
             (addon, pl.int_range(s.height, dtype=pl.UInt32, eager=True).filter(split)),
         )
         is_addon = _scattered(n, False, (addon, pl.repeat(True, addon.len(), eager=True)))
-        s = s[rows].with_columns(is_addon.alias("_addon"))
+        s = s[rows].with_columns(is_addon.alias("_addon_line"))
     else:
-        s = s.with_columns(pl.lit(False).alias("_addon"))
-    addon_line = pl.col("_addon")
-    cognitive = pl.col("cognitive")
-    split_line = cognitive & (pl.col("units") >= 2)
+        s = s.with_columns(pl.lit(False).alias("_addon_line"))
+    addon_line = pl.col("_addon_line")
+    split_line = split_when.fill_null(False)
     minutes = pl.col("minutes")
+    first = pl.col("_first")
     lines = s.with_columns(
-        pl.when(~cognitive)
+        pl.when(~family)
         .then(pl.col("service"))
         .when(addon_line)
-        .then(pl.lit(COGNITIVE_ADDON))
-        .otherwise(pl.lit(COGNITIVE_PRIMARY))
+        .then(pl.col("_addon"))
+        .otherwise(pl.col("_primary"))
         .alias("code"),
-        pl.when(~split_line)
+        pl.when(~split_line | as_given)
         .then(minutes)
         .when(addon_line)
-        .then(pl.max_horizontal(minutes - UNIT_MINUTES, pl.lit(0)))
-        .otherwise(pl.min_horizontal(minutes, pl.lit(UNIT_MINUTES)))
+        .then(pl.max_horizontal(minutes - first, pl.lit(0)))
+        .otherwise(pl.min_horizontal(minutes, first))
         .alias("minutes"),
         pl.when(~split_line)
         .then(pl.col("units"))
         .when(addon_line)
-        .then(pl.col("units") - 1)
-        .otherwise(1)
+        .then(
+            pl.when(as_given)
+            .then(pl.col("billed_addon").fill_null(0))
+            .otherwise(pl.col("units") - 1)
+        )
+        .otherwise(pl.when(as_given).then(pl.col("billed_primary").fill_null(0)).otherwise(1))
         .alias("units"),
     )
     return conform(lines, LINES)
@@ -607,6 +695,7 @@ def _findings(
             pl.lit(0, dtype=pl.UInt16).alias("order"),
         ),
         _below_minimum(s, unit_values),
+        _family_below_minimum(s),
         invalid.select(
             "visit",
             pl.lit("invalid-minutes").alias("id"),
@@ -636,6 +725,36 @@ def _conform_at(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("hint").cast(pl.String),
         pl.col("_at").cast(pl.Int32),
         pl.col("order").cast(pl.UInt16),
+    )
+
+
+def _family_below_minimum(s: pl.DataFrame) -> pl.DataFrame:
+    """First-and-additional families whose minutes did not reach the first period's midpoint
+    (RULES.md §4): a warning, as for a timed code on its own."""
+    below = s.filter(
+        (pl.col("kind") == Kind.FIRST_AND_ADDITIONAL.value)
+        & ~pl.col("as_given")
+        & (pl.col("minutes") > 0)
+        & (pl.col("units") == 0)
+    ).rechunk()
+    first = pl.col("_first")
+    return below.select(
+        "visit",
+        pl.lit("below-minimum").alias("id"),
+        pl.lit("warning").alias("severity"),
+        pl.format("{}/{}", "_primary", "_addon").alias("code"),
+        pl.format(
+            "{}/{}: {} min earned no unit: the first {}-minute period is attained at {} min "
+            "(RULES.md §4).",
+            "_primary",
+            "_addon",
+            pl.col("minutes").cast(pl.String),
+            first.cast(pl.String),
+            (first // 2 + 1).cast(pl.String),
+        ).alias("message"),
+        pl.lit(None, dtype=pl.String).alias("hint"),
+        pl.lit(1).alias("_at"),
+        "order",
     )
 
 

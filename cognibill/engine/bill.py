@@ -55,6 +55,11 @@ class State:
     history: Any = None
     payer_names: dict[str | None, tuple[str, str | None]] = field(default_factory=dict)
     """Payer name as given -> (profile id, the payer-fallback message or None)."""
+    notes: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    """(source, rule id, message) -> visits: the findings about a whole file (``per_file``
+    rules), said once at the end with their count (``{visits}`` in a message stands for it)."""
+    absent: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Source -> the fields its file lacks: the rules that need them are not run on it."""
     timings: dict[str, float] | None = None
     """Seconds per stage when a dict (``benchmarks/batch.py --stages``)."""
 
@@ -71,9 +76,17 @@ class Billed(NamedTuple):
     """``visit``, ``lines`` (billable), ``units``, the money totals and ``data_version``."""
 
 
-def bill(rows: pl.DataFrame, settings: Settings, state: State, *, tables: bool = False) -> Billed:
+def bill(
+    rows: pl.DataFrame,
+    settings: Settings,
+    state: State,
+    *,
+    tables: bool = False,
+    lost: pl.DataFrame | None = None,
+) -> Billed:
     """Bill ``rows`` (``ROWS``; whole visits only) and advance ``state``. ``tables``: the rows
-    come from session files, where each ``[[visit]]`` table is a visit whatever the key says."""
+    come from session files, where each ``[[visit]]`` table is a visit whatever the key says.
+    ``lost`` (``LOST``): rejected rows whose visits are not billed as whole."""
     from cognibill.engine.allocate import allocate
     from cognibill.engine.services import build_services
     from cognibill.rules import coding, practice
@@ -88,7 +101,8 @@ def bill(rows: pl.DataFrame, settings: Settings, state: State, *, tables: bool =
             rows.with_columns(group.alias("_group")), ("_group", *settings.key), state.next_visit
         )
         state.next_visit += grouped.visits.height
-        visits, fallback = _payers(grouped.visits, settings, state)
+        visits = _payers(grouped.visits, settings, state)
+        incomplete = _incomplete(visits, lost, settings.key)
     with timed("services"):
         kept = grouped.rows.filter(pl.col("code").is_not_null())
         services = build_services(kept, visits)
@@ -105,7 +119,7 @@ def bill(rows: pl.DataFrame, settings: Settings, state: State, *, tables: bool =
         )
     # The rules read every line (a 0-unit line tells which services competed for a unit).
     batch = Batch(visits, services.services, every, settings.payers, settings.today)
-    found = [grouped.findings, fallback, services.findings, units.findings, modifier_findings]
+    found = [grouped.findings, incomplete, services.findings, units.findings, modifier_findings]
     with timed("rules"):
         coded = coding.RULES if values is None else coding.priced_rules(values)
         for rule in (*coded, *practice.RULES):
@@ -133,9 +147,10 @@ def bill(rows: pl.DataFrame, settings: Settings, state: State, *, tables: bool =
             )
             found.append(kx)
     with timed("claim lines"):
-        findings = sorted_findings(
-            pl.concat([conform(f, FINDINGS) for f in found]), settings.ignore
-        )
+        every_finding = pl.concat([conform(f, FINDINGS) for f in found])
+        if state.absent:
+            every_finding = _runnable(every_finding, visits, services.services, state.absent)
+        findings = sorted_findings(every_finding, settings.ignore)
         lines = claim_lines(
             grouped.rows, visits, billed, units.totals, findings, settings.visit_key
         )
@@ -171,10 +186,9 @@ class _Timer:
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 
 
-def _payers(
-    visits: pl.DataFrame, settings: Settings, state: State
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Each visit's payer profile id, and the ``payer-fallback`` notes (RULES.md §8)."""
+def _payers(visits: pl.DataFrame, settings: Settings, state: State) -> pl.DataFrame:
+    """Each visit's payer profile id; the ``payer-fallback`` and ``default-payer`` notes are
+    counted per file in ``state.notes`` (RULES.md §8), never made per visit."""
     names = visits.get_column("payer").unique(maintain_order=True).to_list()
     known = state.payer_names
     for name in names:
@@ -189,18 +203,115 @@ def _payers(
         schema={"payer": pl.String, "payer_id": pl.String, "_note": pl.String},
     )
     joined = visits.join(table, on="payer", how="left", nulls_equal=True, maintain_order="left")
-    notes = joined.filter(pl.col("_note").is_not_null()).select(
-        "visit",
-        pl.lit("payer-fallback").alias("id"),
-        pl.lit("info").alias("severity"),
-        pl.col("_note").alias("message"),
+    unnamed = pl.col("payer").is_null() | (pl.col("payer").str.strip_chars() == "")
+    counted = (
+        joined.filter(pl.col("_note").is_not_null() | unnamed)
+        .group_by("source", "_note", maintain_order=True)
+        .len()
     )
+    for source, note, count in counted.iter_rows():
+        if note is not None:
+            key = (source, "payer-fallback", note)
+        elif settings.payer_given:
+            continue  # --payer says which payer they are
+        else:
+            message = "{visits} no payer: checked and priced as "
+            key = (source, "default-payer", message + repr(settings.default_payer))
+        state.notes[key] = state.notes.get(key, 0) + count
     rule = pl.col("payer_id").replace_strict(
         {i: (settings.rule or str(p.unit_rule.value)) for i, p in settings.payers.items()},
         return_dtype=pl.String,
     )
     out = joined.with_columns(rule.alias("rule"))
-    return conform(out, VISITS), conform(notes, FINDINGS)
+    return conform(out, VISITS)
+
+
+def _incomplete(
+    visits: pl.DataFrame, lost: pl.DataFrame | None, key: tuple[str, ...]
+) -> pl.DataFrame:
+    """``visit-incomplete`` on each visit a rejected row belonged to (RULES.md §11): same file,
+    patient and date, and the same provider and discipline when the key has them and the
+    rejected row's cell could be read (an unreadable one matches every visit of that day)."""
+    if lost is None or lost.is_empty():
+        return pl.DataFrame(schema=FINDINGS)
+    cols = ("visit", "source", "patient", "date", "provider", "discipline")
+    matched = visits.select(cols).join(
+        lost, on=["source", "patient", "date"], how="inner", suffix="_lost"
+    )
+    for name in ("provider", "discipline"):
+        if name in key:
+            theirs = pl.col(f"{name}_lost")
+            matched = matched.filter(theirs.is_null() | theirs.eq_missing(pl.col(name)))
+    if matched.is_empty():
+        return pl.DataFrame(schema=FINDINGS)
+    per_visit = matched.group_by("visit", maintain_order=True).agg(
+        pl.col("line").unique().sort().alias("lines")
+    )
+    several = pl.col("lines").list.len() > 1
+    listed = pl.col("lines").cast(pl.List(pl.String)).list.join(", ")
+    message = pl.format(
+        "rejected {} {} of this visit: not billed as whole (its units and money would be "
+        "those of part of the visit)",
+        pl.when(several).then(pl.lit("lines")).otherwise(pl.lit("line")),
+        listed,
+    )
+    return per_visit.select(
+        "visit",
+        pl.lit("visit-incomplete").alias("id"),
+        pl.lit("error").alias("severity"),
+        message.alias("message"),
+        pl.col("lines").list.first().alias("line"),
+    )
+
+
+def _runnable(
+    findings: pl.DataFrame,
+    visits: pl.DataFrame,
+    services: pl.DataFrame,
+    absent: Mapping[str, frozenset[str]],
+) -> pl.DataFrame:
+    """``findings`` without those of rules that need a field the visit's file lacks (the run
+    says once per file which checks it skipped, ``checks-skipped``). Modifiers written after
+    the code (``97110-GO``) are the input's own even with no modifier column: the findings
+    about them stay."""
+    from cognibill.rules.catalogue import all_rules
+
+    stated = (
+        services.filter(pl.col("modifiers").list.len() > 0)
+        .select(
+            "visit",
+            pl.when(pl.col("service") == "cognitive")
+            .then(pl.lit("97129/97130"))
+            .otherwise(pl.col("service"))
+            .alias("code"),
+            pl.lit(True).alias("_stated"),
+        )
+        .unique()
+    )
+    modifier_rules = [r.id for r in all_rules() if "modifiers" in r.needs]
+    findings = findings.join(stated, on=["visit", "code"], how="left", maintain_order="left")
+    kept = pl.col("_stated").fill_null(False) & pl.col("id").is_in(modifier_rules)
+
+    dropped = [
+        (source, rule.id)
+        for source, fields in absent.items()
+        for rule in all_rules()
+        if fields.intersection(rule.needs)
+    ]
+    if not dropped:
+        return findings.drop("_stated")
+    table = pl.DataFrame(
+        {"source": [s for s, _ in dropped], "id": [i for _, i in dropped]},
+        schema={"source": pl.String, "id": pl.String},
+    )
+    sources = visits.select("visit", "source")
+    joined = findings.join(sources, on="visit", how="left", maintain_order="left")
+    skipped = joined.join(table, on=["source", "id"], how="semi", maintain_order="left")
+    return (
+        joined.join(table, on=["source", "id"], how="anti", maintain_order="left")
+        .vstack(skipped.filter(kept))
+        .drop("source", "_stated")
+    )
 
 
 def _payer_of(named: str | None, settings: Settings) -> tuple[str, str | None]:

@@ -99,12 +99,15 @@ VISITS: dict[str, pl.DataType | type[pl.DataType]] = {
 SERVICES: dict[str, pl.DataType | type[pl.DataType]] = {
     "visit": pl.UInt32,
     "service": pl.String,
-    # The engine's service key: the code, or ``cognitive`` for 97129/97130 pooled.
+    # The engine's service key: the code, ``cognitive`` for 97129/97130 pooled, or the primary's
+    # code for another first-and-additional family (92605 for 92605/92618).
     "kind": pl.String,
-    # ``timed``, ``untimed`` or ``hourly``.
+    # ``timed``, ``untimed``, ``hourly``, ``first-and-additional``, ``area`` or
+    # ``not-in-catalogue`` (a well-formed code carried as given).
     "codes": pl.List(pl.String),
     # Codes entered for the service, in order of first entry.
     "minutes": pl.Int32,
+    # null when the input gives no minutes (a units-only export, RULES.md §11)
     "assistant_minutes": pl.Int32,
     "modifiers": pl.List(pl.String),
     # Modifiers of the service's entries, cleaned (upper case, no blanks or repeats), merged in
@@ -113,9 +116,9 @@ SERVICES: dict[str, pl.DataType | type[pl.DataType]] = {
     "billed_complete": pl.Boolean,
     "billed_stated": pl.Boolean,
     "billed_primary": pl.Int32,
-    # Cognitive pair only: units billed as 97129 (null otherwise).
+    # A first-and-additional family: units billed as its primary (97129); null otherwise.
     "billed_addon": pl.Int32,
-    # Cognitive pair only: units billed as 97130 (null otherwise).
+    # A first-and-additional family: units billed as its add-on (97130); null otherwise.
     "first_line": pl.Int64,
     # Line of the service's first entry.
     "order": pl.UInt16,
@@ -129,6 +132,7 @@ LINES: dict[str, pl.DataType | type[pl.DataType]] = {
     "service": pl.String,
     "code": pl.String,
     "minutes": pl.Int32,
+    # null when the input gives no minutes
     "units": pl.Int32,
     # the engine's own intermediate columns (--explain renders these):
     "blocks": pl.Int32,
@@ -180,6 +184,37 @@ REJECTED: dict[str, pl.DataType | type[pl.DataType]] = {
     "reason": pl.String,
 }
 """Input rows that could not be used: where, which column (as the file spells it), why."""
+
+LOST: dict[str, pl.DataType | type[pl.DataType]] = {
+    "source": pl.String,
+    "line": pl.Int64,
+    "patient": pl.String,
+    "date": pl.Date,
+    "provider": pl.String,
+    # null when the cell is empty or could not be read: then it matches any provider
+    "discipline": pl.String,
+    # the same
+}
+"""The visit a rejected row belonged to, as far as its cells tell (patient and date read): the
+visits it matches are not billed as whole (``visit-incomplete``, RULES.md §11)."""
+
+SKIPPED: dict[str, pl.DataType | type[pl.DataType]] = {
+    "source": pl.String,
+    "line": pl.Int64,
+    "reason": pl.String,
+}
+"""Input lines that are not services and were set apart on purpose: blank rows, a report's
+total rows, a title or metadata line above the header. rows read = used + rejected + skipped."""
+
+NOTES: dict[str, pl.DataType | type[pl.DataType]] = {
+    "source": pl.String,
+    "id": pl.String,
+    "severity": pl.String,
+    "message": pl.String,
+    "count": pl.Int64,
+}
+"""Findings about a whole input file (``per_file`` rules of the catalogue), said once with how
+many visits or rows they concern, never on every visit."""
 
 
 def empty(schema: dict[str, pl.DataType | type[pl.DataType]]) -> pl.DataFrame:

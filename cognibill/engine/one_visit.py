@@ -20,8 +20,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from cognibill.catalogue import COGNITIVE, Kind
-from cognibill.engine.units import MAX_MINUTES, Entry, UnitRule
+from cognibill.catalogue import COGNITIVE, Kind, load_catalogue
+from cognibill.engine.units import MAX_MINUTES, Entry, UnitRule, attained_at
 from cognibill.errors import EntryError
 from cognibill.findings import Finding, Severity
 
@@ -42,7 +42,8 @@ class ServiceUnits(NamedTuple):
     service: str
     codes: tuple[str, ...]
     kind: Kind
-    minutes: int
+    minutes: int | None
+    """None: the input gives no minutes (a units-only export): units as billed."""
     units: int
     blocks: int = 0
     leftover: int = 0
@@ -319,7 +320,17 @@ def _trace(
     """How the units were worked out, read off the allocation (RULES.md §1-§5)."""
     trace: list[str] = []
     for s in services:
-        if s.kind is Kind.UNTIMED:
+        if s.minutes is None:
+            trace.append(
+                f"{_label(s.service)}: {s.units} unit(s) as billed: the input gives no minutes, "
+                "so they are neither pooled nor checked against minutes (RULES.md §11)."
+            )
+        elif s.kind is Kind.NOT_IN_CATALOGUE:
+            trace.append(
+                f"{s.service}: not in the catalogue, carried as given: {s.units} unit(s), units "
+                "not checked, minutes not pooled."
+            )
+        elif s.kind is Kind.UNTIMED:
             trace.append(
                 f"{s.service}: untimed, 1 unit per visit whatever the minutes (RULES.md §4)."
             )
@@ -328,7 +339,21 @@ def _trace(
                 f"{s.service}: per-hour code, {s.minutes} min -> {s.units} unit(s) "
                 "(CPT midpoint of 31 minutes per hour; derived, RULES.md is silent)."
             )
-    timed = [s for s in services if s.kind is Kind.TIMED]
+        elif s.kind is Kind.FIRST_AND_ADDITIONAL:
+            family = load_catalogue().families()[s.service]
+            trace.append(
+                f"{family.primary}/{family.addon}: first {family.first_unit_minutes} min, then "
+                f"{family.unit_minutes} min a unit, each once its midpoint is passed "
+                f"(at {attained_at(family.first_unit_minutes)} min of the first period and "
+                f"{attained_at(family.unit_minutes)} min of each further one); {s.minutes} min -> "
+                f"{s.units} unit(s), outside the timed pool (RULES.md §4)."
+            )
+        elif s.kind is Kind.AREA:
+            trace.append(
+                f"{s.service}: counted by wound area, not time: {s.units} unit(s) as given "
+                "(RULES.md §4)."
+            )
+    timed = [s for s in services if s.kind is Kind.TIMED and s.minutes is not None]
     total = totals["total_timed_minutes"]
     if rule is UnitRule.CMS:
         units = totals["total_timed_units"]

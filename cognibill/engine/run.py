@@ -21,6 +21,7 @@ from typing import IO, Any, NamedTuple
 import polars as pl
 
 from cognibill.engine.bill import Billed, Settings, State, bill
+from cognibill.engine.frames import LOST, empty
 from cognibill.engine.visits import DEFAULT_VISIT_KEY, describe_visit_key
 from cognibill.errors import EntryError, InputError
 from cognibill.inputs.kinds import STDIN, STDIN_NAME, input_kind, sniff_stdin
@@ -31,6 +32,10 @@ class RunOptions:
     """Everything a claim run needs besides its inputs (one object from the command line)."""
 
     input_kind: str | None = None
+    shape: str | None = None
+    """``--from``: the vendor shape every export is read as (None: from each header)."""
+    sheet: str | None = None
+    """``--sheet``: the sheet of a workbook to read (None: the first)."""
     encoding: str | None = None
     column_map: Mapping[str, str] = dataclasses.field(default_factory=dict)
     visit_key: tuple[str, ...] = DEFAULT_VISIT_KEY
@@ -59,7 +64,7 @@ _ZERO = Decimal("0.00")
 
 @dataclasses.dataclass
 class Summary:
-    """What a run read and produced; rows read = rows used + rows rejected."""
+    """What a run read and produced; rows read = rows used + rows rejected + rows skipped."""
 
     visit_key: str = ""
     grouping: str = "streaming"
@@ -67,7 +72,17 @@ class Summary:
     sources: list[str] = dataclasses.field(default_factory=list)
     rows_read: int = 0
     rows_rejected: int = 0
+    rows_skipped: int = 0
+    skipped: list[dict[str, object]] = dataclasses.field(default_factory=list)
+    """Blank rows, total rows and lines above a header: source, line, reason."""
+    notes: list[dict[str, object]] = dataclasses.field(default_factory=list)
+    """Findings about a whole file (``NOTES``): source, id, severity, message, count."""
+    read_as: list[dict[str, object]] = dataclasses.field(default_factory=list)
+    """How each export was read: its vendor shape (null: generic), sheet, header line, where
+    minutes come from (``minutes``, ``start-end``, ``units``) and field -> headers."""
     visits: int = 0
+    visits_incomplete: int = 0
+    """Visits that lost a row to rejection (``visit-incomplete``): not billed as whole."""
     lines: int = 0
     output_rows: int = 0
     units: int = 0
@@ -92,7 +107,7 @@ class Summary:
 
     @property
     def rows_used(self) -> int:
-        return self.rows_read - self.rows_rejected
+        return self.rows_read - self.rows_rejected - self.rows_skipped
 
     def amount(self, name: str) -> tuple[Decimal, Decimal]:
         """A money total as (low, high) dollars."""
@@ -109,6 +124,8 @@ class Summary:
         self.units += int(sums.get_column("units").sum())
         for severity, count in billed.findings.group_by("severity").len().iter_rows():
             self.findings[severity] += count
+        incomplete = billed.findings.filter(pl.col("id") == "visit-incomplete")
+        self.visits_incomplete += incomplete.get_column("visit").n_unique()
         for name in self.cents:
             self.cents[name] += int(sums.get_column(name).sum())
         if "data_version" in sums.columns:
@@ -129,7 +146,9 @@ class Summary:
             "rows_read": self.rows_read,
             "rows_used": self.rows_used,
             "rows_rejected": self.rows_rejected,
+            "rows_skipped": self.rows_skipped,
             "visits": self.visits,
+            "visits_incomplete": self.visits_incomplete,
             "lines": self.lines,
             "output_rows": self.output_rows,
             "units": self.units,
@@ -138,6 +157,9 @@ class Summary:
             "payer_pays": money("payer_pays"),
             "patient_owes": money("patient_owes"),
             "data_version": sorted(self.data_versions),
+            "read_as": list(self.read_as),
+            "notes": list(self.notes),
+            "skipped": list(self.skipped),
             "seconds": round(self.seconds, 3),
         }
 
@@ -234,6 +256,7 @@ class ClaimRun:
         state = State(timings=self.timings)
         for source in self.sources:
             yield from self._source(source, state)
+        self.summary.notes = _notes(state.notes, self.options.ignore)
 
     def _source(self, source: str, state: State) -> Iterator[Billed | Rejected]:
         kind = input_kind(source, self.options.input_kind)
@@ -309,42 +332,86 @@ class ClaimRun:
             strict=options.strict,
             stdin=stream,
             chunk_rows=options.batch_rows,
+            shape=options.shape,
+            sheet=options.sheet,
         )
         self._reader = reader
         pending: pl.DataFrame | None = None
+        lost = empty(LOST)
         seen = _Seen()
+        summary = self.summary
         try:
-            read_before = self.summary.rows_read
-            rejected_before = self.summary.rows_rejected
+            self._skipping(reader, state)
+            read_before = summary.rows_read
+            rejected_before = summary.rows_rejected
+            skipped_before = summary.rows_skipped
             for chunk in reader:
                 self._progressed(reader)
-                self.summary.rows_read = read_before + reader.rows_read
-                self.summary.rows_rejected = rejected_before + reader.rows_rejected
+                summary.rows_read = read_before + reader.rows_read
+                summary.rows_rejected = rejected_before + reader.rows_rejected
+                summary.rows_skipped = skipped_before + reader.rows_skipped
+                summary.skipped.extend(chunk.skipped.iter_rows(named=True))
                 if chunk.rejected.height:
                     yield Rejected(chunk.rejected)
+                if chunk.lost.height:
+                    lost = pl.concat([lost, chunk.lost])
                 rows = chunk.rows if pending is None else pl.concat([pending, chunk.rows])
                 if self._buffer:
                     pending = rows
                     continue
                 ready, pending = _cut(rows)
                 if ready is not None:
-                    yield self._bill(ready, state, seen, reader.name)
-            self.summary.rows_read = read_before + reader.rows_read
-            self.summary.rows_rejected = rejected_before + reader.rows_rejected
+                    # a rejected row goes with the batch that holds its visit's day, whatever
+                    # the export's order (by date, or by patient then date)
+                    days = ready.select("source", "patient", "date").unique()
+                    here = lost.join(days, on=["source", "patient", "date"], how="semi")
+                    yield self._bill(ready, state, seen, reader.name, here)
+                    lost = lost.join(days, on=["source", "patient", "date"], how="anti")
+            summary.rows_read = read_before + reader.rows_read
+            summary.rows_rejected = rejected_before + reader.rows_rejected
+            summary.rows_skipped = skipped_before + reader.rows_skipped
             if pending is not None and pending.height:
-                yield self._bill(pending, state, seen, reader.name)
+                yield self._bill(pending, state, seen, reader.name, lost)
         finally:
             self._reader = None
+
+    def _skipping(self, reader: Any, state: State) -> None:
+        """Read the header; note once which checks the file's absent columns skip."""
+        from cognibill.readers.columns import absent_fields, minutes_from
+        from cognibill.rules.catalogue import RULES, all_rules
+
+        layout = reader.columns()
+        self.summary.read_as.append(
+            {
+                "source": reader.name,
+                "shape": None if reader.shape is None else reader.shape.name,
+                "sheet": reader.sheet_read,
+                "header_line": reader.header_line,
+                "minutes_from": minutes_from(layout),
+                "columns": layout.describe(),
+            }
+        )
+        absent = absent_fields(layout)
+        if not absent:
+            return
+        state.absent[reader.name] = absent
+        for field in sorted(absent):
+            ids = [r.id for r in all_rules() if field in r.needs]
+            what = RULES["checks-skipped"].hint_for(field)
+            key = (reader.name, "checks-skipped", f"{what}: not run: {', '.join(ids)}")
+            state.notes[key] = len(ids)
 
     def _progressed(self, reader: Any) -> None:
         where = None if self.on_progress is None else self.progress()
         if where is not None and self.on_progress is not None:
             self.on_progress(*where)
 
-    def _bill(self, rows: pl.DataFrame, state: State, seen: _Seen, name: str) -> Billed:
+    def _bill(
+        self, rows: pl.DataFrame, state: State, seen: _Seen, name: str, lost: pl.DataFrame
+    ) -> Billed:
         if not self._buffer:
             seen.check(rows, name)
-        billed = bill(rows, self._settings, state)
+        billed = bill(rows, self._settings, state, lost=lost)
         self.summary.add(billed)
         return billed
 
@@ -383,6 +450,31 @@ def make_settings(options: RunOptions) -> Settings:
         limits=limits,
         explain=options.explain,
     )
+
+
+def _notes(
+    counted: Mapping[tuple[str, str, str], int], ignore: frozenset[str]
+) -> list[dict[str, object]]:
+    """The per-file notes of a run (``NOTES``), each message with its count; ``--ignore``d
+    rule ids left out."""
+    from cognibill.rules.catalogue import RULES
+
+    out: list[dict[str, object]] = []
+    for (source, rule_id, message), count in counted.items():
+        if rule_id in ignore:
+            continue
+        if "{visits}" in message:
+            visits = "1 visit names" if count == 1 else f"{count} visits name"
+            text = message.replace("{visits}", visits)
+        elif rule_id == "checks-skipped":
+            text = message
+        else:
+            text = f"{message.rstrip('.')} ({count} visit{'s' if count != 1 else ''})."
+        severity = RULES[rule_id].severity.value
+        out.append(
+            {"source": source, "id": rule_id, "severity": severity, "message": text, "count": count}
+        )
+    return out
 
 
 def _cut(rows: pl.DataFrame) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:

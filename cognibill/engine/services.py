@@ -5,8 +5,15 @@ entry (a row) is looked up in the catalogue; unknown codes, codes used on or aft
 deletion date and impossible minutes are left out of the units and reported (RULES.md §1, §5);
 a code used before it existed is reported and kept; individual codes done with a group are
 reported and pooled as their group code (97150, 92508 for 92507; RULES.md §4, §5). The kept
-entries of a visit pool into one service per engine key (the code, or ``cognitive`` for
-97129/97130), as the units engine pools their minutes.
+entries of a visit pool into one service per engine key (the code, ``cognitive`` for
+97129/97130, the primary's code for another primary/add-on family such as 92605 + 92618), as the
+units engine pools their minutes.
+
+A well-formed code that is not in the catalogue and is no near miss of one (99213, not 92129) is
+kept as a service of its own, kind ``not-in-catalogue``, with a ``code-not-in-catalogue``
+warning: its units are the ones the input gives (1 for an entry that gives none), its minutes are
+never pooled (issue 10). A service whose entries give no minutes (a units-only export) has null
+``minutes``: the units stage bills its units as given.
 """
 
 from __future__ import annotations
@@ -16,10 +23,10 @@ from typing import NamedTuple
 
 import polars as pl
 
-from cognibill.catalogue import COGNITIVE, COGNITIVE_ADDON, COGNITIVE_PRIMARY, load_catalogue
+from cognibill.catalogue import COGNITIVE, COGNITIVE_PRIMARY, Kind, load_catalogue
 from cognibill.engine.frames import FINDINGS, SERVICES, conform, empty
 from cognibill.rules.catalogue import RULES
-from cognibill.rules.codefacts import code_facts, suggest_codes
+from cognibill.rules.codefacts import carried_as_given, code_facts, suggest_codes
 from cognibill.rules.visit_facts import TELEHEALTH_MODIFIERS
 
 FLAGS: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -44,18 +51,46 @@ class Services(NamedTuple):
     flags: pl.DataFrame
     """FLAGS: one row per visit of ``visits``, in its order."""
     findings: pl.DataFrame
-    """FINDINGS: ``unknown-code``, ``deleted-code``, ``invalid-minutes``,
-    ``before-code-existed``, ``group-session``, in entry order; ``line`` is the entry's."""
+    """FINDINGS: ``unknown-code``, ``code-not-in-catalogue``, ``deleted-code``,
+    ``invalid-minutes``, ``before-code-existed``, ``group-session``, in entry order; ``line`` is
+    the entry's."""
+
+
+NOT_IN_CATALOGUE = Kind.NOT_IN_CATALOGUE.value
+"""``SERVICES.kind`` of a code carried as given (not in the catalogue, no near miss of one)."""
+
+_RANKS = 1 << 19
+"""More than any code's rank (``service_rank``): a visit's services group on
+``visit * _RANKS + rank``."""
+
+
+def service_rank(key: str) -> int:
+    """Where a service key sorts in code order, as an integer below ``_RANKS``: a 5-digit code
+    is its number, a HCPCS letter code comes after them in letter then number order, the
+    cognitive pair sorts as 97129. The same for every batch, and for codes not in the
+    catalogue."""
+    code = COGNITIVE_PRIMARY if key == COGNITIVE else key
+    if code.isdigit():
+        return int(code)
+    return 100_000 + (ord(code[0]) - ord("A")) * 10_000 + int(code[1:])
+
+
+def service_ranks(keys: pl.Series) -> pl.Series:
+    """``service_rank`` of each service key of ``keys`` (Python once per distinct key)."""
+    distinct = keys.unique().drop_nulls().to_list()
+    return keys.replace_strict(
+        distinct, [service_rank(k) for k in distinct], default=None, return_dtype=pl.UInt64
+    )
 
 
 @cache
 def code_table() -> pl.DataFrame:
     """The catalogue as a frame, one row per code (upper case): its dates, what messages say
-    of it, and the rank of its service (``own_rank``) and of the service it becomes when done
-    with a group (``target_rank``; its own when it is a group code), ranks of
-    ``service_table``. Built once."""
+    of it, its role in a primary/add-on family (1 primary, 2 add-on, 0 none), and the rank of
+    its service (``own_rank``) and of the service it becomes when done with a group
+    (``target_rank``; its own when it is a group code), ``service_rank``s. Built once."""
     facts = code_facts()
-    rank = {key: i for i, key in enumerate(_service_keys())}
+    role = {"primary": 1, "addon": 2}
     return pl.DataFrame(
         {
             "code": list(facts),
@@ -63,8 +98,9 @@ def code_table() -> pl.DataFrame:
             "deleted_on": [f.deleted_on for f in facts.values()],
             "is_group": [f.group for f in facts.values()],
             "cognitive": [f.cognitive for f in facts.values()],
-            "own_rank": [rank[f.service] for f in facts.values()],
-            "target_rank": [rank[facts[f.group_code].service] for f in facts.values()],
+            "own_rank": [service_rank(f.service) for f in facts.values()],
+            "target_rank": [service_rank(facts[f.group_code].service) for f in facts.values()],
+            "role": [role.get(f.role or "", 0) for f in facts.values()],
             "instead": ["/".join(f.replaced_by) or "a current code" for f in facts.values()],
             "display": [f.display for f in facts.values()],
             "target": [f.group_code for f in facts.values()],
@@ -77,6 +113,7 @@ def code_table() -> pl.DataFrame:
             "cognitive": pl.Boolean,
             "own_rank": pl.UInt64,
             "target_rank": pl.UInt64,
+            "role": pl.Int8,
             "instead": pl.String,
             "display": pl.String,
             "target": pl.String,
@@ -86,15 +123,15 @@ def code_table() -> pl.DataFrame:
 
 @cache
 def service_table() -> pl.DataFrame:
-    """The engine's service keys in code order (the pair sorts as 97129), one row each: its
-    ``_rank``, kind and therapy status (RULES.md §4, §6). Built once."""
+    """The catalogue's service keys in code order (the pair sorts as 97129), one row each: its
+    ``_rank`` (``service_rank``), kind and therapy status (RULES.md §4, §6). Built once."""
     catalogue = load_catalogue()
     facts = code_facts()
     keys = _service_keys()
     heads = [COGNITIVE_PRIMARY if key == COGNITIVE else key for key in keys]
     return pl.DataFrame(
         {
-            "_rank": list(range(len(keys))),
+            "_rank": [service_rank(key) for key in keys],
             "service": keys,
             "kind": [catalogue[code].kind.value for code in heads],
             "therapy": [facts[code].therapy for code in heads],
@@ -105,11 +142,17 @@ def service_table() -> pl.DataFrame:
 
 def _service_keys() -> list[str]:
     keys = {f.service for f in code_facts().values()}
-    return sorted(keys, key=lambda key: COGNITIVE_PRIMARY if key == COGNITIVE else key)
+    return sorted(keys, key=service_rank)
 
 
-_RANKS = 256
-"""More than the catalogue's service keys: a visit's services group on ``visit * 256 + rank``."""
+def _carried_table(codes: pl.Series) -> pl.DataFrame:
+    """``[code, _carried]`` for each distinct code not in the catalogue: carried as given
+    (well-formed, no near miss) or not (``unknown-code``)."""
+    distinct = codes.unique().drop_nulls().to_list()
+    return pl.DataFrame(
+        {"code": distinct, "_carried": [carried_as_given(c) for c in distinct]},
+        schema={"code": pl.String, "_carried": pl.Boolean},
+    )
 
 
 _OLDER = " Before 2020 cognitive intervention was 97127 or G0515 (2018-2019), 97532 before."
@@ -173,12 +216,14 @@ def build_services(rows: pl.DataFrame, visits: pl.DataFrame) -> Services:
     findings of RULES.md §1, §4, §5 (as ``rules.codes.prepare`` makes them, visit by visit).
 
     Entries keep the order of their ``row``. A service takes its first entry's line; its codes
-    are the catalogue codes entered for it (before a group switch), in order of first entry; its
+    are the codes entered for it (before a group switch), in order of first entry; its
     modifiers those of its entries, stripped, upper case, without blanks or repeats, in entry
     order. ``billed`` sums the units billed by entries that state them (not group work switched
-    to its group code); ``billed_complete``: every entry states them; ``billed_stated``: some
-    does. For the cognitive pair ``billed_primary``/``billed_addon`` split them by code once
-    some entry states them.
+    to its group code; for a code carried as given, 1 for an entry that states none);
+    ``billed_complete``: every entry states them; ``billed_stated``: some does. For a
+    primary/add-on family (97129/97130, 92605/92618 ...) ``billed_primary``/``billed_addon``
+    split them by code once some entry states them. ``minutes`` is null when no entry of the
+    service gives minutes (a units-only export).
     """
     table = code_table()
     codes = table.get_column("code").to_list()
@@ -190,6 +235,7 @@ def build_services(rows: pl.DataFrame, visits: pl.DataFrame) -> Services:
         "row",
         "line",
         "code",
+        pl.col("minutes").is_not_null().alias("_timed_known"),
         pl.col("minutes").fill_null(0),
         pl.col("assistant_minutes").fill_null(0),
         pl.col("group").fill_null(False),
@@ -203,23 +249,51 @@ def build_services(rows: pl.DataFrame, visits: pl.DataFrame) -> Services:
     entries = entries.with_columns(
         *(
             pl.lit(table.get_column(name)).gather(pl.col("_cid")).alias(name)
-            for name in ("valid_from", "deleted_on", "is_group", "own_rank", "target_rank")
+            for name in (
+                "valid_from",
+                "deleted_on",
+                "is_group",
+                "own_rank",
+                "target_rank",
+                "role",
+            )
         ),
         _visit_dates(entries, visits),
     )
+    outside = entries.filter(pl.col("_cid").is_null())
+    if outside.height:
+        # Codes not in the catalogue, few distinct ones: carried as given, or typos.
+        carried = _carried_table(outside.get_column("code"))
+        ranks = service_ranks(carried.filter("_carried").get_column("code"))
+        carried = carried.join(
+            carried.filter("_carried").select("code", ranks.alias("_crank")),
+            on="code",
+            how="left",
+            maintain_order="left",
+        )
+        entries = entries.join(carried, on="code", how="left", maintain_order="left").with_columns(
+            pl.col("_carried").fill_null(False),
+            pl.col("own_rank").fill_null(pl.col("_crank")),
+            pl.col("target_rank").fill_null(pl.col("_crank")),
+            pl.col("is_group").fill_null(False),
+        )
+    else:
+        entries = entries.with_columns(pl.lit(False).alias("_carried"))
     minutes = pl.col("minutes")
     assistant = pl.col("assistant_minutes")
     day = pl.col("date")
-    unknown = pl.col("_cid").is_null()
-    deleted = ~unknown & pl.col("deleted_on").is_not_null() & (day >= pl.col("deleted_on"))
+    unknown = pl.col("_cid").is_null() & ~pl.col("_carried")
+    in_catalogue = pl.col("_cid").is_not_null()
+    deleted = in_catalogue & pl.col("deleted_on").is_not_null() & (day >= pl.col("deleted_on"))
     invalid = ~unknown & ~deleted & ((minutes < 0) | (assistant < 0) | (assistant > minutes))
     entries = entries.with_columns(
         unknown.alias("_unknown"),
-        deleted.alias("_deleted"),
-        invalid.alias("_invalid"),
+        deleted.fill_null(False).alias("_deleted"),
+        invalid.fill_null(False).alias("_invalid"),
     )
     kept = entries.filter(~pl.col("_unknown") & ~pl.col("_deleted") & ~pl.col("_invalid"))
-    switched = pl.col("group") & ~pl.col("is_group")
+    # group work of a catalogue code bills as its group code; a code carried as given stays
+    switched = pl.col("group") & ~pl.col("is_group") & ~pl.col("_carried")
     rank = pl.when(switched).then(pl.col("target_rank")).otherwise(pl.col("own_rank"))
     kept = kept.with_columns(
         switched.alias("_switched"),
@@ -233,10 +307,13 @@ def build_services(rows: pl.DataFrame, visits: pl.DataFrame) -> Services:
         "visit",
         "code",
         "minutes",
+        "_timed_known",
         "assistant_minutes",
         "line",
         "units_billed",
         "_switched",
+        "_carried",
+        "role",
         "modifiers",
     ).sort("_k", maintain_order=True)
     mods = _modifiers(kept)
@@ -267,6 +344,7 @@ def _findings(entries: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
     parts: list[pl.DataFrame] = []
     words = code_table().select("code", "cognitive", "instead", "display", "target")
     entries = entries.filter(pl.col("_unknown") | pl.col("_deleted") | pl.col("_invalid"))
+    carried = kept.filter(pl.col("_carried"))
     kept = kept.filter(
         pl.col("_switched")
         | (pl.col("valid_from").is_not_null() & (pl.col("date") < pl.col("valid_from")))
@@ -283,11 +361,49 @@ def _findings(entries: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
             _finding(
                 unknown,
                 "unknown-code",
+                pl.when(pl.col("_timed_known"))
+                .then(
+                    pl.format(
+                        "{} is not a code in scope{} Its {} min were left out of the units.",
+                        code,
+                        pl.col("_guess"),
+                        minutes,
+                    )
+                )
+                .otherwise(
+                    pl.format(
+                        "{} is not a code in scope{} It was left out of the claim.",
+                        code,
+                        pl.col("_guess"),
+                    )
+                ),
+                code=code,
+            )
+        )
+    if carried.height:
+        units = pl.col("units_billed")
+        given = (
+            pl.when(units.is_null())
+            .then(pl.lit("1 unit: none given"))
+            .when(units == 1)
+            .then(pl.lit("1 unit"))
+            .otherwise(pl.format("{} units", _text("units_billed")))
+        )
+        timed = (
+            pl.when(pl.col("_timed_known") & (pl.col("minutes") > 0))
+            .then(pl.format("; its {} min were not counted toward the timed total", minutes))
+            .otherwise(pl.lit(""))
+        )
+        parts.append(
+            _finding(
+                carried,
+                "code-not-in-catalogue",
                 pl.format(
-                    "{} is not a code in scope{} Its {} min were left out of the units.",
+                    "{} is not in cognibill's catalogue: carried as given ({}), units not "
+                    "checked{}.",
                     code,
-                    pl.col("_guess"),
-                    minutes,
+                    given,
+                    timed,
                 ),
                 code=code,
             )
@@ -410,32 +526,46 @@ def _pool(kept: pl.DataFrame, mods: pl.DataFrame) -> pl.DataFrame:
             pl.lit(None, dtype=pl.String).alias("therapy"),
             pl.lit(None, dtype=pl.Boolean).alias("_any_billed"),
         )
-    stated = pl.col("units_billed").is_not_null() & ~pl.col("_switched")
-    billed = pl.when(stated).then(pl.col("units_billed")).otherwise(0).cast(pl.Int32)
-    code = pl.col("code")
+    given = pl.col("units_billed").is_not_null()
+    stated = (given & ~pl.col("_switched")) | pl.col("_carried")
+    billed = (
+        pl.when(given & ~pl.col("_switched"))
+        .then(pl.col("units_billed"))
+        .when(pl.col("_carried"))
+        .then(1)
+        .otherwise(0)
+        .cast(pl.Int32)
+    )
+    role = pl.col("role").fill_null(0)
     # Plain column aggregations only: polars runs them on sorted groups without per-group work.
     work = kept.select(
         "_k",
         "visit",
         "code",
         "minutes",
+        "_timed_known",
         "assistant_minutes",
         "line",
         billed.alias("billed"),
         stated.alias("billed_stated"),
-        pl.when(code == COGNITIVE_PRIMARY).then(billed).otherwise(0).alias("_primary"),
-        pl.when(code == COGNITIVE_ADDON).then(billed).otherwise(0).alias("_addon"),
-        pl.col("units_billed").is_not_null().alias("_any_billed"),
+        given.alias("_given"),
+        pl.when(role == 1).then(billed).otherwise(0).alias("_primary"),
+        pl.when(role == 2).then(billed).otherwise(0).alias("_addon"),
+        (role > 0).alias("_family"),
+        given.alias("_any_billed"),
     ).set_sorted("_k")
     pooled = work.group_by("_k", maintain_order=True).agg(
         pl.col("visit").first(),
         pl.col("minutes").sum().cast(pl.Int32),
+        pl.col("_timed_known").any(),
         pl.col("assistant_minutes").sum().cast(pl.Int32),
         pl.col("billed").sum().cast(pl.Int32),
         pl.col("billed_stated").all().alias("billed_complete"),
         pl.col("billed_stated").any(),
+        pl.col("_given").any(),
         pl.col("_primary").sum().cast(pl.Int32),
         pl.col("_addon").sum().cast(pl.Int32),
+        pl.col("_family").any(),
         pl.col("line").first().alias("first_line"),
         pl.col("_any_billed").any(),
     )
@@ -445,20 +575,18 @@ def _pool(kept: pl.DataFrame, mods: pl.DataFrame) -> pl.DataFrame:
     merged = mods.group_by("_k", maintain_order=True).agg(
         pl.col("_mod").unique(maintain_order=True).alias("modifiers")
     )
-    services = service_table()
-    pair = (pl.col("service") == COGNITIVE) & pl.col("billed_stated")
-    rank = (pl.col("_k") % _RANKS).cast(pl.Int64)
+    pooled = pooled.with_columns((pl.col("_k") % _RANKS).alias("_rank"))
+    pair = pl.col("_family") & pl.col("_given")
+    table, at = _services_of(pooled, codes)
     pooled = (
         pooled.with_columns(
-            *(
-                pl.lit(services.get_column(name)).gather(rank).alias(name)
-                for name in ("service", "kind", "therapy")
-            ),
+            *(pl.lit(table.get_column(name)).gather(at).alias(name) for name in table.columns),
             codes.get_column("codes"),
         )
         .join(merged, on="_k", how="left", maintain_order="left")
         .with_columns(
             pl.col("modifiers").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            pl.when(pl.col("_timed_known")).then(pl.col("minutes")).alias("minutes"),
             pl.when(pair).then(pl.col("_primary")).alias("billed_primary"),
             pl.when(pair).then(pl.col("_addon")).alias("billed_addon"),
         )
@@ -468,6 +596,47 @@ def _pool(kept: pl.DataFrame, mods: pl.DataFrame) -> pl.DataFrame:
     new_visit = pl.col("visit").ne_missing(pl.col("visit").shift(1))
     first = pl.when(new_visit).then(pl.col("_i")).forward_fill()
     return pooled.with_columns((pl.col("_i") - first).cast(pl.UInt16).alias("order"))
+
+
+@cache
+def _rank_positions() -> pl.Series:
+    """Position in ``service_table`` of each rank below ``_RANKS`` (null: no catalogue key)."""
+    positions: list[int | None] = [None] * _RANKS
+    for i, rank in enumerate(service_table().get_column("_rank").to_list()):
+        positions[rank] = i
+    return pl.Series("_at", positions, dtype=pl.UInt32)
+
+
+def _services_of(pooled: pl.DataFrame, codes: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+    """``[service, kind, therapy]`` of the service keys of ``pooled``, and where each row of
+    ``pooled`` is in it: the catalogue's keys, and a code carried as given (a rank no catalogue
+    key has) as a service of its own."""
+    known = service_table().select("service", "kind", "therapy")
+    ranks = pooled.get_column("_rank")
+    at = _rank_positions().gather(ranks)
+    missing = at.is_null()
+    if not missing.any():
+        return known, at
+    extra = (
+        pooled.select("_rank", codes.get_column("codes").list.first().alias("service"))
+        .filter(missing)
+        .unique("_rank", maintain_order=True)
+    )
+    table = pl.concat(
+        [
+            known,
+            extra.select(
+                "service",
+                pl.lit(NOT_IN_CATALOGUE).alias("kind"),
+                pl.lit(None, dtype=pl.String).alias("therapy"),
+            ),
+        ]
+    )
+    extra_at = pl.Series(range(known.height, table.height), dtype=pl.UInt32)
+    found = ranks.filter(missing).replace_strict(
+        extra.get_column("_rank"), extra_at, return_dtype=pl.UInt32
+    )
+    return table, at.scatter(missing.arg_true(), found)
 
 
 def _flags(services: pl.DataFrame, mods: pl.DataFrame, visits: pl.DataFrame) -> pl.DataFrame:

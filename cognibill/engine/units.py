@@ -59,6 +59,38 @@ def hourly_units(minutes: int) -> int:
     return (minutes + 29) // 60
 
 
+POOLED_KINDS = frozenset({"timed"})
+"""The kinds whose minutes enter the visit's timed pool (RULES.md §2) and earn 15-minute units.
+
+Open: RULES.md is silent on whether Medicare pools the minutes of a first-and-additional family
+(92605 + 92618, 92607 + 92608, 96112 + 96113, 97545 + 97546) with the 15-minute codes. Its §4
+counts each period of such a family on its own ("the CPT time rule applies to each period"), so
+they stay out of the pool, as hourly codes do; the cognitive pair 97129/97130 is ``timed`` and
+pools (RULES.md §5). This is the one place that decides it."""
+
+
+def attained_at(period: int) -> int:
+    """Minutes of a period at which its unit is attained: its midpoint passed (the CPT time
+    rule, RULES.md §3, §4): 8 of 15, 16 of 30, 31 of 60, 61 of 120."""
+    return period // 2 + 1
+
+
+def family_units(minutes: int, first: int, each: int) -> int:
+    """Units of a first-and-additional family (RULES.md §4): the first unit once the midpoint of
+    the first period (``first`` minutes) is passed, then one more each time the midpoint of a
+    further period (``each`` minutes) is passed. 92605 + 92618 (60, 30): 30 -> 0, 31 -> 1,
+    75 -> 1, 76 -> 2; 97545 + 97546 (120, 60): 60 -> 0, 61 -> 1, 150 -> 1, 151 -> 2. With 15 and
+    15 it is the 8-minute table of RULES.md §1 (97129/97130).
+
+    Derived, not stated by a source for these families: RULES.md §4 derives it from the CPT
+    midpoint rule (§3), and applies it whatever the payer's unit rule (``POOLED_KINDS``)."""
+    if minutes < 0:
+        raise ValueError("minutes cannot be negative")
+    if minutes < attained_at(first):
+        return 0
+    return 1 + max(0, (minutes - first + each - attained_at(each)) // each)
+
+
 class Entry(NamedTuple):
     """Minutes of one code in a visit, as entered."""
 

@@ -497,10 +497,8 @@ class Pricer:
             return None, no_rvu_reason(code)
         note(found.note, found.fallback)
         if not found.value.priced:
-            return None, (
-                f"{code}: CMS status {found.value.status} (carrier-priced), no national fee; "
-                "ask the contractor"
-            )
+            status = found.value.status
+            return None, f"{code}: CMS status {status} " + _UNPRICED.get(status, _UNPRICED["C"])
         return self._fee(found.value, where.value, cf.value, facility), ""
 
     def data_versions(self, visits: pl.DataFrame) -> pl.DataFrame:
@@ -937,6 +935,18 @@ class Pricer:
             raise EntryError(error.message, hint=error.hint)
         error = self._call_errors[bad["loc_error"] - 1]
         raise EntryError(error.message, hint=error.hint)
+
+
+_UNPRICED = {
+    "C": "(carrier-priced), no national fee; ask the contractor",
+    "R": "(restricted coverage), no national fee; ask the contractor",
+    "B": "(bundled), no separate Medicare payment",
+    "I": "(not valid for Medicare), no fee: Medicare uses another code",
+    "N": "(non-covered by Medicare), no fee",
+    "X": "(excluded from the fee schedule by statute), no fee",
+    "E": "(excluded from the fee schedule by regulation), no fee",
+}
+"""Why a code with RVU rows has no fee, by CMS status (data README; RULES.md §4)."""
 
 
 def _national(query: str | None) -> bool:

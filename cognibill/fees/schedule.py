@@ -370,6 +370,20 @@ class FeeSchedule:
         row, note, fallback = self._choose(rows, day, "RVUs")
         return Dated(row, note, fallback)
 
+    def status(self, code: str, day: date) -> str | None:
+        """CMS's status of ``code`` on a date of service (``A`` active, ``B`` bundled, ``I`` not
+        valid for Medicare ...; data README), from the row ``rvu`` chooses (a gap falls back to
+        the nearest release of the same year); None when the code has no RVU rows."""
+        found = self.rvu(code, day)
+        return None if found is None else found.value.status
+
+    def codes_with_status(self, statuses: Iterable[str]) -> frozenset[str]:
+        """The codes with at least one RVU row of one of ``statuses`` on any date."""
+        wanted = set(statuses)
+        return frozenset(
+            code for code, rows in rvu_rows(self).items() if any(r.status in wanted for r in rows)
+        )
+
     def conversion_factor(self, day: date, *, qualifying_apm: bool = False) -> Dated[Decimal]:
         """The conversion factor for a date of service (RULES.md §8).
 

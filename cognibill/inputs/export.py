@@ -63,6 +63,7 @@ import gzip
 import io
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -70,11 +71,17 @@ from typing import IO, Any, NamedTuple
 
 import polars as pl
 
-from cognibill.catalogue import COGNITIVE_PRIMARY, Catalogue, load_catalogue
-from cognibill.engine.frames import REJECTED, ROWS
+from cognibill.catalogue import COGNITIVE_PRIMARY, Catalogue, is_well_formed, load_catalogue
+from cognibill.engine.frames import LOST, REJECTED, ROWS, SKIPPED, conform, empty
 from cognibill.errors import EntryError, InputError
 from cognibill.inputs import cells
-from cognibill.readers.columns import ColumnLayout, resolve_columns
+from cognibill.inputs.shapes import Shape, detect, shape_named
+from cognibill.readers.columns import (
+    ColumnLayout,
+    fields_named,
+    minutes_from,
+    resolve_columns,
+)
 
 STDIN = "-"
 """The path that means standard input."""
@@ -97,14 +104,42 @@ _CACHE_LIMIT = 50_000
 
 _STRICT_HINT = "without --strict every bad row is reported and the rest read"
 
+_HEADER_SEARCH = 25
+"""Lines looked at for the header: a report title and metadata rows may come above it."""
+_HEADER_FIELDS = 3
+"""A line naming this many fields is the header, even when it lacks a column (its error is the
+answer); a filter line above a header ("Client,All,Provider,All") names fewer."""
+_HEADER_CHARS = 1 << 20
+"""The longest line read while looking for the header (/dev/zero must not fill memory)."""
+_HEADER_SPAN = 100
+"""Lines a quoted header cell may span before its quote counts as never closed."""
+
+ABOVE_HEADER = "above the header (a report title or metadata line)"
+BLANK_ROW = "blank row"
+TOTAL_ROW = "a total row"
+
+_TOTAL_WORDS = ("total", "totals", "grand total", "report total", "subtotal", "sub total")
+"""A row whose first non-empty cell is one of these (or starts with one and a space or colon:
+"Total for Doe, Jane") is a total line of a report, not a service: skipped and counted."""
+
+
+def is_total(cell: str) -> bool:
+    """Whether a row whose first non-empty cell is ``cell`` is a report's total row."""
+    value = " ".join(cell.casefold().split()).rstrip(":")
+    return any(value == word or value.startswith((word + " ", word + ":")) for word in _TOTAL_WORDS)
+
 
 class Chunk(NamedTuple):
-    """The rows of one stretch of the file: the good ones and the rejected ones."""
+    """The rows of one stretch of the file: the good ones, the rejected and the skipped."""
 
     rows: pl.DataFrame
     """``ROWS`` frame, in file order."""
     rejected: pl.DataFrame
     """``REJECTED`` frame, in file order."""
+    skipped: pl.DataFrame
+    """``SKIPPED`` frame: blank rows, total rows, lines above the header, in file order."""
+    lost: pl.DataFrame
+    """``LOST`` frame: the visit keys of the rejected rows, as far as they could be read."""
 
 
 # -- opening ------------------------------------------------------------------------------------
@@ -140,6 +175,11 @@ def _check_encoding(encoding: str | None) -> str:
             f"--encoding {encoding}: unknown encoding",
             hint="common ones: utf-8, cp1252 (Excel on Windows), latin-1, utf-16",
         ) from None
+    if not getattr(info, "_is_text_encoding", True):  # rot13, base64, zlib …: not text
+        raise EntryError(
+            f"--encoding {encoding}: not a text encoding",
+            hint="common ones: utf-8, cp1252 (Excel on Windows), latin-1, utf-16",
+        )
     return "utf-8-sig" if info.name == "utf-8" else info.name
 
 
@@ -155,6 +195,35 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+"""An old binary .xls (or a password-protected workbook): refused by ``inputs.workbook``."""
+
+
+class _SheetLines:
+    """A sheet's rows as CSV text lines, one per row (what the reader iterates)."""
+
+    def __init__(self, rows: Iterator[list[str]]) -> None:
+        self.rows = rows
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\n")
+
+    def __iter__(self) -> _SheetLines:
+        return self
+
+    def __next__(self) -> str:
+        row = next(self.rows)
+        buffer = self.buffer
+        buffer.seek(0)
+        buffer.truncate()
+        if any("\n" in c or "\r" in c for c in row):
+            row = [" ".join(c.splitlines()) for c in row]
+        self.writer.writerow(row)
+        return buffer.getvalue()
+
+    def close(self) -> None:
+        """Nothing to close: the workbook is read whole by its reader."""
 
 
 # -- cells: each distinct value parsed once -----------------------------------------------------
@@ -310,8 +379,76 @@ def _discipline(cell: str) -> tuple[object, ...]:
     return (None if found is None else found.value,)
 
 
+def _discipline_in_name(cell: str) -> tuple[object, ...]:
+    found = cells.provider_and_discipline(cell)[1]
+    return (None if found is None else found.value,)
+
+
+def _provider_name(cell: str) -> str | None:
+    """A provider cell without the credentials its discipline was read from."""
+    return cells.parse_text(cells.provider_and_discipline(cell)[0])
+
+
 def _assistant_minutes(cell: str) -> tuple[object, ...]:
     return (cells.parse_assistant_minutes(cell), bool(cell.strip()))
+
+
+def _code(cell: str, catalogue: Catalogue) -> tuple[str, tuple[str, ...]]:
+    """(code, modifiers after it) of a code cell (``cells.parse_code``), also when the code is
+    the first word of a longer cell (OpenEMR's "97110 Therapeutic exercise"). A well-formed
+    code that is not in the catalogue and is no near miss of one is carried as given (the
+    engine bills it as entered with ``code-not-in-catalogue``); a near miss (92129) is refused
+    with "did you mean" (issue 10)."""
+    try:
+        return cells.parse_code(cell, catalogue)
+    except cells.BadCell:
+        value = cell.strip().upper()
+        head = value.split(maxsplit=1)[0] if value else value
+        if head != value:
+            try:
+                return cells.parse_code(head, catalogue)
+            except cells.BadCell:
+                pass
+        base = head.split("-", 1)[0]
+        if not is_well_formed(base) or catalogue.near_misses(base):
+            raise
+        mods: tuple[str, ...] = ()
+        if base != head:
+            try:
+                mods = cells.parse_modifiers(" ".join(head.split("-")[1:]))
+            except cells.BadCell:
+                raise cells.BadCell(f"{cells.shown(head)} is not a code with modifiers") from None
+        return base, mods
+
+
+def _duration(cell: str) -> int:
+    """Minutes of a minutes or duration cell (``38``, ``0:38``, ``1h 15m``): a cell that is
+    no duration at all keeps the plain reason (``'thirty' is not a number of minutes``)."""
+    try:
+        return cells.parse_duration(cell)
+    except cells.BadCell as exc:
+        if "is not a duration" in str(exc):
+            cells.parse_minutes(cell)  # raises its reason
+        raise
+
+
+def _minutes_between(cell: str) -> int:
+    """Minutes from a start and end cell joined by ``\x1f`` (RULES.md §11)."""
+    start, _, end = cell.partition("\x1f")
+    return cells.minutes_between(start, end)
+
+
+def _units_given(cell: str) -> int:
+    """Units of a file with no minutes: they are all it says of the service."""
+    found = cells.parse_units(cell)
+    if found is None:
+        raise cells.BadCell("no units, and the file has no minutes")
+    return found
+
+
+def _meaning(parse: _Parse, values: Mapping[str, str]) -> _Parse:
+    """``parse`` of what a coded cell means in the file's shape (``3`` -> ``medicare``)."""
+    return lambda cell: parse(values.get(cell.strip(), cell))
 
 
 def _listed(parse: Callable[[str], tuple[str, ...]]) -> _Parse:
@@ -328,8 +465,16 @@ class _Columns:
         """The (first) check of a field, or None when the file has no such column."""
         return self._by_field.get(field_)
 
-    def __init__(self, layout: ColumnLayout, catalogue: Catalogue, default_code: str) -> None:
+    def __init__(
+        self,
+        layout: ColumnLayout,
+        catalogue: Catalogue,
+        default_code: str,
+        shape: Shape | None = None,
+    ) -> None:
         self.layout = layout
+        self.time = minutes_from(layout)
+        """Where minutes come from: ``minutes``, ``start-end`` or ``units`` (none)."""
         try:
             code, mods = cells.parse_code(default_code, catalogue)
         except cells.BadCell as exc:
@@ -338,20 +483,34 @@ class _Columns:
         self.default_mods = list(mods)
 
         def code_of(cell: str) -> tuple[object, ...]:
-            found, extra = cells.parse_code(cell, catalogue)
+            found, extra = _code(cell, catalogue)
             return (found, list(extra))
 
         ix = layout.index
+        header = layout.header
+        width = len(header)
+        self.pair: tuple[int, int] | None = None
+        """(start, end) columns whose pair of cells gives the minutes (``c<width>``)."""
+        minutes_at = ix("minutes")
+        minutes_parse = _one(_duration)
+        if self.time == "start-end":
+            self.pair = (ix("start"), ix("end"))
+            minutes_at = width
+            minutes_parse = _one(_minutes_between)
+        units_parse = _one(cells.parse_units if self.time != "units" else _units_given)
         specs: list[tuple[int, str, _Parse, tuple[pl.DataType | type[pl.DataType], ...]]] = [
             (ix("patient"), "patient", _one(cells.parse_patient), (pl.String,)),
             (ix("date"), "date", _one(cells.parse_date), (pl.Date,)),
-            (ix("minutes"), "minutes", _one(cells.parse_minutes), (pl.Int32,)),
+            (minutes_at, "minutes", minutes_parse, (pl.Int32,)),
             (ix("code"), "code", code_of, (pl.String, _LIST)),
-            (ix("discipline"), "discipline", _discipline, (pl.String,)),
+            (ix("discipline"), "discipline", _discipline, (pl.String,))
+            if ix("discipline") >= 0
+            # no discipline column: the credentials after a provider's name ("Smith, Anna SLP")
+            else (ix("provider"), "discipline", _discipline_in_name, (pl.String,)),
             (ix("place_of_service"), "place_of_service", _one(cells.parse_place), (pl.String,)),
             (ix("poc_start"), "poc_start", _one(cells.parse_optional_date), (pl.Date,)),
             (ix("poc_certified"), "poc_certified", _one(cells.parse_optional_date), (pl.Date,)),
-            (ix("units_billed"), "units_billed", _one(cells.parse_units), (pl.Int32,)),
+            (ix("units_billed"), "units_billed", units_parse, (pl.Int32,)),
             (ix("assistant"), "assistant", _one(cells.parse_flag), (pl.Boolean,)),
             (
                 ix("assistant_minutes"),
@@ -365,14 +524,20 @@ class _Columns:
             (i, "modifiers", _listed(cells.parse_modifiers), (_LIST,))
             for i in layout.columns.get("modifiers", ())
         ]
-        header = layout.header
+        values = {} if shape is None else shape.values
         self.patient = ix("patient")
         order: list[tuple[int, str, int]] = []
         self.checks: list[_Check] = []
         for index, name, parse, dtypes in specs:
             if index >= 0:
-                column = header[index] or name
-                order.append((index, column, len(self.checks)))
+                if index == width and self.pair is not None:  # the start and end pair
+                    column = f"{header[self.pair[0]]}/{header[self.pair[1]]}"
+                    order.append((self.pair[0], column, len(self.checks)))
+                else:
+                    column = header[index] or name
+                    order.append((index, column, len(self.checks)))
+                if name in values:
+                    parse = _meaning(parse, values[name])
                 stripped = name == "patient"
                 self.checks.append(_Check(index, name, column, parse, dtypes, stripped=stripped))
         self.order = sorted(order, key=lambda c: c[0])
@@ -388,16 +553,21 @@ class _Columns:
                 ix(f),
                 f,
                 header[ix(f)],
-                _one(cells.parse_text),
+                _meaning(_one(cells.parse_text), values[f])
+                if f in values
+                else _one(_provider_name)
+                if f == "provider" and ix("discipline") < 0
+                else _one(cells.parse_text),
                 (pl.String,),
-                stripped=f == "session_id",
+                stripped=f == "session_id" and f not in values,
             )
             for f in ("provider", "payer", "session_id")
             if ix(f) >= 0
         ]
         self._by_field = {c.field: k for k, c in reversed(list(enumerate(self.checks)))}
         self.needed = sorted(
-            {c.index for c in self.checks}
+            ({c.index for c in self.checks} - {width})
+            | set(self.pair or ())
             | {c.index for c in self.texts}
             | {c.index for c in self.diagnoses}
         )
@@ -413,6 +583,8 @@ class _Block:
     """(line, reason) of rows with the wrong number of cells."""
     blanks: list[tuple[int, int]] = dataclasses.field(default_factory=list)
     """(line, lines) of blank rows."""
+    totals: list[int] = dataclasses.field(default_factory=list)
+    """Lines of a report's total rows ("Grand Total")."""
     rows: int = 0
     """Rows read (good or rejected), blank rows apart."""
     error: BaseException | None = None
@@ -444,6 +616,8 @@ class ExportFrames:
         chunk_rows: int = 100_000,
         catalogue: Catalogue | None = None,
         default_code: str = COGNITIVE_PRIMARY,
+        shape: str | None = None,
+        sheet: str | None = None,
     ) -> None:
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be at least 1")
@@ -456,6 +630,15 @@ class ExportFrames:
         self.chunk_rows = chunk_rows
         self.catalogue = catalogue or load_catalogue()
         self.default_code = default_code
+        self.forced = None if shape is None else shape_named(shape)
+        self.sheet = sheet
+        """The workbook sheet to read (None: the first); ignored for a text file."""
+        self.sheet_read: str | None = None
+        """The sheet that was read, for a workbook."""
+        self.shape: Shape | None = None
+        """The vendor shape the file was read as (None: a generic export)."""
+        self.header_line = 0
+        """The line the header ends on."""
         if name is not None:
             self.name = name
         elif isinstance(source, str | os.PathLike):
@@ -466,6 +649,7 @@ class ExportFrames:
         self.delimiter: str | None = None
         self.rows_read = 0
         self.rows_rejected = 0
+        self.rows_skipped = 0
         self.blank_lines = 0
         self.size: int | None = None
         """Bytes in the file (compressed, for gzip); None for a stream."""
@@ -480,10 +664,12 @@ class ExportFrames:
         self._next_row = 0
         self._start = 0
         """Line the last row read starts on (for the hint of an unclosed quote)."""
+        self._above: list[int] = []
+        """Lines above the header (a title, metadata), handed out with the first chunk."""
 
     @property
     def rows_used(self) -> int:
-        return self.rows_read - self.rows_rejected
+        return self.rows_read - self.rows_rejected - self.rows_skipped
 
     def position(self) -> int | None:
         """Bytes of the file read so far, for a progress bar against ``size`` (None for a
@@ -536,6 +722,9 @@ class ExportFrames:
             except OSError as exc:
                 reason = (exc.strerror or type(exc).__name__).lower()
                 raise InputError(self.name, f"cannot read the file: {reason}") from None
+            if _peek(raw, 4) == b"PK\x03\x04" or _peek(raw, 8) == _OLE_MAGIC:
+                raw.close()
+                return self._workbook(path)
             closers.append(raw)
             binary = raw
             self._raw = raw
@@ -559,6 +748,15 @@ class ExportFrames:
         closers.insert(0, text)
         return text
 
+    def _workbook(self, path: str) -> IO[str]:
+        """The rows of a workbook's sheet as the lines of a CSV file (``inputs.workbook``): a
+        line break inside a cell is read as a space, so line numbers are the sheet's rows."""
+        from cognibill.inputs.workbook import read_sheet
+
+        found = read_sheet(path, self.sheet)
+        self.sheet_read = found.name
+        return _SheetLines(found.rows)  # type: ignore[return-value]
+
     @contextlib.contextmanager
     def _reading(self) -> Iterator[None]:
         """Errors of the input (undecodable bytes, bad gzip data, I/O) as ``InputError``."""
@@ -566,8 +764,15 @@ class ExportFrames:
             yield
         except UnicodeDecodeError as exc:
             raise self._not_decodable(exc) from None
-        except (gzip.BadGzipFile, EOFError) as exc:
-            raise InputError(self.name, f"cannot read the gzip data: {exc}") from None
+        except UnicodeError as exc:  # utf-16 with no byte-order mark
+            raise InputError(
+                self.name,
+                f"the file is not {self.codec} text: {exc}",
+                hint="for UTF-16 without a byte-order mark pass --encoding utf-16-le or utf-16-be",
+            ) from None
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            reason = "it ends too soon (cut short?)" if isinstance(exc, EOFError) else exc
+            raise InputError(self.name, f"cannot read the gzip data: {reason}") from None
         except OSError as exc:
             reason = (exc.strerror or str(exc) or type(exc).__name__).lower()
             raise InputError(self.name, f"cannot read the input: {reason}") from None
@@ -575,19 +780,20 @@ class ExportFrames:
     def _begin(self) -> None:
         """Open the input and read its header (once)."""
         try:
-            text = self._open()
+            with self._reading():
+                text = self._open()
             self._text = text
             with self._reading():
                 try:
-                    header, offset, delimiter = self._header(text)
+                    layout, offset, delimiter = self._header(text)
                 except csv.Error as exc:
                     raise InputError(self.name, f"cannot read the header: {exc}", line=1) from None
-            layout = resolve_columns(header, self.name, self.column_map)
             self.layout = layout
-            columns = _Columns(layout, self.catalogue, self.default_code)
+            columns = _Columns(layout, self.catalogue, self.default_code, self.shape)
         except BaseException:
             self.close()
             raise
+        self.header_line = offset
         self.delimiter = delimiter
         self._offset = offset
         self._next_row = 0
@@ -595,34 +801,102 @@ class ExportFrames:
         self._columns = columns
         self._reader = csv.reader(text, delimiter=delimiter)
 
-    def _header(self, text: IO[str]) -> tuple[list[str], int, str]:
-        """The header cells, the line it ends on and the delimiter."""
+    def _header(self, text: IO[str]) -> tuple[ColumnLayout, int, str]:
+        """The header's layout, the line it ends on and the delimiter.
+
+        The header is the first line that names the required columns, among the first
+        ``_HEADER_SEARCH`` lines that are not blank: a report title, metadata and filter lines
+        above it are skipped (and counted); when none does, the error of the line that names
+        the most fields is raised (the header that lacks a column)."""
         lines = 0
-        first = ""
-        for raw in text:
+        tried = 0
+        above: list[int] = []
+        first_error: InputError | None = None
+        best = 0
+        while (raw := self._header_line(text, lines + 1)) is not None:
             lines += 1
-            if raw.strip().strip(",;\t"):
-                first = raw
-                break
-            self.blank_lines += 1
-        else:
-            reason = "the file is empty" if lines == 0 else "no header line: only blank lines"
+            if not raw.strip().strip(",;\t"):
+                if tried:  # between a title and the header
+                    above.append(lines)
+                else:
+                    self.blank_lines += 1
+                continue
+            start = lines
+            parts = [raw]
+            quotes = raw.count('"')
+            while quotes % 2:  # a quoted newline inside a header cell: bounded, never re-scanned
+                more = self._header_line(text, lines + 1)
+                if more is None:
+                    break
+                lines += 1
+                if lines - start >= _HEADER_SPAN:
+                    raise InputError(
+                        self.name,
+                        f"a quote in the header is not closed within {_HEADER_SPAN} lines",
+                        line=start,
+                        hint="remove the stray quote from the header line",
+                    )
+                parts.append(more)
+                quotes += more.count('"')
+            line = "".join(parts)
+            if not tried:
+                line = line.removeprefix("\ufeff")
+            counts = {d: line.count(d) for d in (",", "\t", ";")}
+            delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+            cells_ = next(csv.reader([line], delimiter=delimiter), [])
+            tried += 1
+            shape = self.forced or detect(cells_)
+            mapping = {**(shape.column_map(cells_) if shape else {}), **self.column_map}
+            try:
+                layout = resolve_columns(cells_, self.name, mapping, line=start)
+            except InputError as exc:
+                # The error to give if no line is the header: that of the line naming the most
+                # fields (a header that lacks a column, not a title or a filter line above it).
+                named = len(fields_named(cells_))
+                if first_error is None or named > best:
+                    first_error, best = exc, named
+                if named >= _HEADER_FIELDS or tried >= _HEADER_SEARCH:
+                    raise first_error from None
+                above.append(start)
+                continue
+            self.shape = shape
+            self._above = above
+            return layout, lines, delimiter
+        if first_error is not None:
+            raise first_error from None
+        reason = "the file is empty" if lines == 0 else "no header line: only blank lines"
+        raise InputError(
+            self.name,
+            reason,
+            hint="an export starts with a header line naming its columns",
+        )
+
+    def _header_line(self, text: IO[str], number: int) -> str | None:
+        """The next line above or of the header (None at the end), of bounded length; a NUL
+        byte means the input is not text in this encoding."""
+        readline = getattr(text, "readline", None)
+        if readline is None:  # a workbook's rows
+            return next(text, None)
+        line: str = readline(_HEADER_CHARS)
+        if not line:
+            return None
+        if "\x00" in line:
             raise InputError(
                 self.name,
-                reason,
+                "the file holds NUL bytes: it is not a text export in "
+                f"{'UTF-8' if self.codec == 'utf-8-sig' else self.codec}",
+                line=number,
+                hint="UTF-16 without a byte-order mark? pass --encoding utf-16-le; a binary "
+                "file? export it from the EHR as CSV or XLSX",
+            )
+        if len(line) >= _HEADER_CHARS and not line.endswith(("\n", "\r")):
+            raise InputError(
+                self.name,
+                f"line {number} is longer than {_HEADER_CHARS:,} characters: not a header",
+                line=number,
                 hint="an export starts with a header line naming its columns",
             )
-        while first.count('"') % 2:  # a quoted newline inside a header cell
-            more = next(text, None)
-            if more is None:
-                break
-            first += more
-            lines += 1
-        first = first.removeprefix("\ufeff")
-        counts = {d: first.count(d) for d in (",", "\t", ";")}
-        delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
-        cells_ = next(csv.reader([first], delimiter=delimiter))
-        return cells_, lines, delimiter
+        return line
 
     def _not_decodable(self, exc: UnicodeDecodeError) -> InputError:
         line = self._bad_line(exc)
@@ -682,7 +956,11 @@ class ExportFrames:
             hint = None
             if "field larger" in str(error):
                 # self._start: the line the last row read starts on
-                hint = f"a quote opened at or after line {self._start} is probably never closed"
+                hint = (
+                    f"a cell longer than {csv.field_size_limit():,} characters: either a quote "
+                    f"opened at or after line {self._start} is never closed, or the file is not "
+                    "a CSV export"
+                )
             reason = f"cannot read the row: {error}"
             raise InputError(self.name, reason, line=block.error_line, hint=hint) from None
         with self._reading():
@@ -708,7 +986,7 @@ class ExportFrames:
                 for row in islice(reader, want):
                     rows.append(row)
                     ends.append(reader.line_num)
-            except (csv.Error, UnicodeDecodeError, EOFError, OSError) as exc:
+            except (csv.Error, UnicodeError, EOFError, OSError, zlib.error) as exc:
                 block.error = exc
                 block.error_line = offset + reader.line_num
             after = reader.line_num
@@ -752,6 +1030,9 @@ class ExportFrames:
                     if not any(c.strip() for c in row):
                         block.blanks.append((start, last - start + 1))
                         continue
+                    if is_total(next(c for c in row if c.strip())):
+                        block.totals.append(start)
+                        continue
                     if count < width or any(c.strip() for c in row[width:]):
                         spans = ""
                         if last > start:
@@ -772,20 +1053,46 @@ class ExportFrames:
             if not rows:
                 return
         by_column = list(zip(*rows, strict=True))
-        # A row of empty cells is a blank line: only a row whose patient cell is empty can be
-        # one (a scan in C of the patient cells; the rows themselves only when there is one).
-        patients = by_column[patient]
-        if "" in patients or any(map(str.isspace, patients)):
-            blank = {
+        # A report's total rows: a scan in C of the first columns for "total" first, the rows
+        # themselves only when one may be there.
+        if any(
+            "total" in "\x1f".join(by_column[j]).casefold() for j in {0, min(1, width - 1), patient}
+        ):
+            totals = {
                 i
                 for i, row in enumerate(rows)
-                if not row[patient].strip() and not any(c.strip() for c in row)
+                if any(c.strip() for c in row) and is_total(next(c for c in row if c.strip()))
             }
-            if blank:
+            if totals:
+                block.totals.extend(starts[i] for i in sorted(totals))
+                rows = [row for i, row in enumerate(rows) if i not in totals]
+                starts = [n for i, n in enumerate(starts) if i not in totals]
+                lasts = [n for i, n in enumerate(lasts) if i not in totals]
+                if not rows:
+                    return
+                by_column = list(zip(*rows, strict=True))
+        # A row of empty cells is a blank line, and a total row's label may stand in any column
+        # when its patient cell is empty: only such rows are looked at (a scan in C of the
+        # patient cells first; the rows themselves only when there is one).
+        patients = by_column[patient]
+        if "" in patients or any(map(str.isspace, patients)):
+            blank: set[int] = set()
+            labelled: set[int] = set()
+            for i, row in enumerate(rows):
+                if row[patient].strip():
+                    continue
+                filled = next((c for c in row if c.strip()), None)
+                if filled is None:
+                    blank.add(i)
+                elif is_total(filled):
+                    labelled.add(i)
+            if blank or labelled:
                 block.blanks.extend((starts[i], lasts[i] - starts[i] + 1) for i in sorted(blank))
-                rows = [row for i, row in enumerate(rows) if i not in blank]
-                starts = [n for i, n in enumerate(starts) if i not in blank]
-                lasts = [n for i, n in enumerate(lasts) if i not in blank]
+                block.totals.extend(starts[i] for i in sorted(labelled))
+                gone = blank | labelled
+                rows = [row for i, row in enumerate(rows) if i not in gone]
+                starts = [n for i, n in enumerate(starts) if i not in gone]
+                lasts = [n for i, n in enumerate(lasts) if i not in gone]
                 if not rows:
                     return
                 by_column = list(zip(*rows, strict=True))
@@ -814,6 +1121,11 @@ class ExportFrames:
             )
         )
 
+        if columns.pair is not None:  # the minutes of start and end: one cell of the two
+            start, end = columns.pair
+            both = pl.col(f"c{start}") + pl.lit("\x1f") + pl.col(f"c{end}")
+            frame = frame.with_columns(both.alias(f"c{len(columns.layout.header)}"))
+
         def resolve(checks: Sequence[_Check]) -> list[_Resolved]:
             return [c.resolve(frame.get_column(f"c{c.index}")) for c in checks]
 
@@ -835,8 +1147,10 @@ class ExportFrames:
             over = assisted if problem is None else ~problem & assisted
             over = over.fill_null(False)
         bad = over if problem is None else problem if over is None else problem | over
+        lost = empty(LOST)
         if bad is not None and bad.any():
             keep = ~bad
+            lost = self._lost(columns, frame.filter(bad), checked, texts, bad)
             good = self._rows(
                 columns,
                 frame.filter(keep),
@@ -855,6 +1169,7 @@ class ExportFrames:
             good = self._rows(columns, frame, checked, dx, texts)
             rejected = self._widths(block)
         blanks = block.blanks
+        totals = block.totals
         failure = None
         if self.strict and rejected.height:
             first = rejected.row(0, named=True)
@@ -863,6 +1178,8 @@ class ExportFrames:
             good = good.filter(pl.col("line") < cut)
             self._next_row -= height - good.height  # the rows after the cut are not read
             blanks = [b for b in blanks if b[0] < cut]
+            totals = [t for t in totals if t < cut]
+            lost = lost.clear()
             self.rows_read += good.height + 1
             self.rows_rejected += 1
             rejected = rejected.clear()
@@ -873,9 +1190,55 @@ class ExportFrames:
             self.rows_read += good.height + rejected.height
             self.rows_rejected += rejected.height
         self.blank_lines += sum(n for _, n in blanks)
-        if not good.height and not rejected.height:
+        skipped = self._skipped(blanks, totals)
+        self.rows_read += skipped.height
+        self.rows_skipped += skipped.height
+        if not good.height and not rejected.height and not skipped.height:
             return None, failure
-        return Chunk(good, rejected), failure
+        return Chunk(good, rejected, skipped, lost), failure
+
+    def _skipped(self, blanks: Sequence[tuple[int, int]], totals: Sequence[int]) -> pl.DataFrame:
+        """The SKIPPED frame of a block: the lines above the header (first block only), blank
+        rows and total rows, in file order."""
+        above, self._above = self._above, []
+        found = (
+            [(n, ABOVE_HEADER) for n in above]
+            + [(n, BLANK_ROW) for n, _ in blanks]
+            + [(n, TOTAL_ROW) for n in totals]
+        )
+        found.sort()
+        return pl.DataFrame(
+            {
+                "source": [self.name] * len(found),
+                "line": [n for n, _ in found],
+                "reason": [r for _, r in found],
+            },
+            schema=SKIPPED,
+        )
+
+    def _lost(
+        self,
+        columns: _Columns,
+        bad: pl.DataFrame,
+        checked: Sequence[_Resolved],
+        texts: Sequence[_Resolved],
+        mask: pl.Series,
+    ) -> pl.DataFrame:
+        """The LOST frame of the rejected rows whose patient and date could be read."""
+        values: dict[str, pl.Series] = {}
+        for field_ in ("patient", "date", "discipline"):
+            k = columns.find(field_)
+            if k is not None:
+                values[field_] = checked[k].filter(mask).value(0)
+        for check, answers in zip(columns.texts, texts, strict=True):
+            if check.field == "provider":
+                values["provider"] = answers.filter(mask).value(0)
+        frame = bad.select("line").with_columns(
+            pl.lit(self.name, dtype=pl.String).alias("source"),
+            *(series.alias(name) for name, series in values.items()),
+        )
+        frame = conform(frame, LOST)
+        return frame.filter(pl.col("patient").is_not_null() & pl.col("date").is_not_null())
 
     def _widths(self, block: _Block) -> pl.DataFrame:
         """The REJECTED frame of the rows with the wrong number of cells."""

@@ -14,6 +14,8 @@ STDIN_NAME = "<stdin>"
 """How messages and outputs name standard input."""
 
 _CSV_ENDINGS = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".gz")
+_WORKBOOK_ENDINGS = (".xlsx", ".xlsm", ".xls")
+"""Read by the export reader too (a sheet is an export; ``inputs.workbook``)."""
 
 
 def input_kind(source: str, given: str | None) -> str | None:
@@ -27,11 +29,12 @@ def input_kind(source: str, given: str | None) -> str | None:
     lower = source.lower()
     if lower.endswith(".toml"):
         return "toml"
-    if lower.endswith(_CSV_ENDINGS):
+    if lower.endswith(_CSV_ENDINGS + _WORKBOOK_ENDINGS):
         return "csv"
     raise EntryError(
         f"{source}: cannot tell the kind of file from its name",
-        hint="name it .toml (session file) or .csv/.tsv/.gz (export), or pass --input csv|toml",
+        hint="name it .toml (session file) or .csv/.tsv/.gz/.xlsx (export), or pass --input "
+        "csv|toml",
     )
 
 

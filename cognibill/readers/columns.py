@@ -23,7 +23,12 @@ def normalise(text: str) -> str:
 
 
 REQUIRED = ("patient", "date", "minutes")
-"""Fields every export must have (issue 4): patient id, date of service, minutes."""
+"""Fields every export must have (issue 4): patient id, date of service, and the time: minutes,
+or start and end times, or (a units-only export, RULES.md §11) the units billed."""
+
+TIME_FIELDS = (("minutes",), ("start", "end"), ("units_billed",))
+"""What can stand for ``minutes``, best first: a minutes (duration) column, start and end times,
+or units without minutes (whose checks that need minutes are skipped, RULES.md §11)."""
 
 # Field -> aliases, best first. Written as vendors print them; matched after ``normalise``.
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -44,8 +49,10 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "Account Number",
         "Account",
         "Person ID",
+        "patient_member_id",
         "Patient Name",
         "Client Name",
+        "Name",
     ),
     "date": (
         "Date of Service",
@@ -59,6 +66,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "Treatment Date",
         "From DOS",
         "Svc Date",
+        "visit_date",
+        "service_date_from",
         "Date",
     ),
     "minutes": (
@@ -76,6 +85,25 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "Total Minutes",
         "Minutes Spent",
         "Time Spent",
+        "Treatment Time",
+    ),
+    "start": (
+        "Start Time",
+        "Actual Start Time",
+        "Time In",
+        "Start",
+        "Begin Time",
+        "Session Start",
+        "Appointment Start",
+    ),
+    "end": (
+        "End Time",
+        "Actual End Time",
+        "Time Out",
+        "End",
+        "Stop Time",
+        "Session End",
+        "Appointment End",
     ),
     "code": (
         "CPT",
@@ -89,6 +117,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "Service Code",
         "Billing Code",
         "Code",
+        "Item",
     ),
     "provider": (
         "Provider NPI",
@@ -100,9 +129,16 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "Therapist ID",
         "Clinician ID",
         "Staff ID",
+        "Rendering Provider Name",
+        "Documenting Therapist",
+        "Treating Therapist",
+        "Treating Provider",
+        "Finalizing Therapist",
         "Provider",
         "Therapist",
         "Clinician",
+        "Clinician Name",
+        "Billing Provider",
     ),
     "discipline": (
         "Discipline",
@@ -128,8 +164,10 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "Financial Class",
         "Carrier",
         "Plan",
+        "Funder",
+        "Primary Payer Type",
     ),
-    "modifiers": ("Modifiers", "Modifier", "Mods", "Mod", "CPT Modifiers"),
+    "modifiers": ("Modifiers", "Modifier", "Mods", "Mod", "CPT Modifiers", "cpt_modifier"),
     "units_billed": (
         "Billed Units",
         "Units Billed",
@@ -139,6 +177,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "Unit Count",
         "Qty",
         "Quantity",
+        "Documented Units",
     ),
     "assistant": (
         "Assistant",
@@ -173,6 +212,9 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "Diagnosis",
         "Diagnosis Code",
         "Diagnosis Codes",
+        "Treating Diagnosis",
+        "icd_codes",
+        "ICD Codes",
         "Dx",
         "Dx Code",
         "ICD10",
@@ -255,7 +297,11 @@ def _match(norm: str) -> tuple[str, int] | None:
 
 
 def resolve_columns(
-    header: Sequence[str], path: str, column_map: Mapping[str, str] | None = None
+    header: Sequence[str],
+    path: str,
+    column_map: Mapping[str, str] | None = None,
+    *,
+    line: int = 1,
 ) -> ColumnLayout:
     """Match a header row to fields; one ``InputError`` names every missing required column.
 
@@ -278,7 +324,7 @@ def resolve_columns(
             raise InputError(
                 path,
                 f"--map {field}={wanted}: no column {wanted!r} in the header",
-                line=1,
+                line=line,
                 hint=_found_hint(cells, close),
             )
         chosen[field] = hits if field in MULTI else hits[:1]
@@ -299,15 +345,72 @@ def resolve_columns(
             multi.setdefault(field, []).append(i)
         elif field not in best or rank < best[field][0]:
             best[field] = (rank, i)
+        elif rank == best[field][0]:  # two columns of one name: which is meant is unknowable
+            first = best[field][1]
+            raise InputError(
+                path,
+                f"two columns are named {cells[first]!r} (columns {first + 1} and {i + 1}): "
+                f"cognibill cannot tell which holds the {field}",
+                line=line,
+                hint="rename one of them in the file (the EHR's column settings, or a spreadsheet)",
+            )
     for field, (_, i) in best.items():
         chosen[field] = [i]
     for field, idx in multi.items():
         chosen[field] = idx
 
-    missing = [f for f in REQUIRED if f not in chosen]
+    missing = [f for f in REQUIRED if f not in chosen and not _stands_in(f, chosen)]
+    if "minutes" not in chosen and ("start" in chosen) != ("end" in chosen):
+        have, lack = ("start", "end") if "start" in chosen else ("end", "start")
+        raise InputError(
+            path,
+            f"a {have} time column ({cells[chosen[have][0]]!r}) but no {lack} time column",
+            line=line,
+            hint=f"minutes come from start and end times: add the {lack} time column, or "
+            "name it with --map {lack}=HEADER".replace("{lack}", lack),
+        )
     if missing:
-        raise _missing_error(path, cells, missing)
+        raise _missing_error(path, cells, missing, line)
     return ColumnLayout(cells, {f: tuple(chosen[f]) for f in FIELDS if f in chosen})
+
+
+def fields_named(header: Sequence[str]) -> set[str]:
+    """The fields the cells of a line name by the aliases: a header names several, a report
+    title or metadata line (``Billing export``, ``Tax ID: …``) at most one."""
+    found = (_match(normalise(cell)) for cell in header)
+    return {hit[0] for hit in found if hit is not None}
+
+
+def _stands_in(field: str, chosen: Mapping[str, object]) -> bool:
+    """Whether the file has what can stand for a missing required field (minutes: start and end
+    times, or units billed; see ``TIME_FIELDS``)."""
+    if field != "minutes":
+        return False
+    return any(all(f in chosen for f in group) for group in TIME_FIELDS)
+
+
+def minutes_from(layout: ColumnLayout) -> str:
+    """Where a file's minutes come from: ``minutes``, ``start-end`` or ``units`` (none: the
+    units billed are taken as given, RULES.md §11)."""
+    if "minutes" in layout.columns:
+        return "minutes"
+    if "start" in layout.columns and "end" in layout.columns:
+        return "start-end"
+    return "units"
+
+
+def absent_fields(layout: ColumnLayout) -> frozenset[str]:
+    """The fields rules may need (``Rule.needs``) that a file lacks: ``minutes`` (no minutes
+    and no start and end times), ``plan`` (no plan-of-care column of any kind), ``modifiers``,
+    ``diagnoses``."""
+    have = layout.columns
+    absent = set()
+    if minutes_from(layout) == "units":
+        absent.add("minutes")
+    if "poc_start" not in have and "poc_certified" not in have:
+        absent.add("plan")
+    absent.update(f for f in ("modifiers", "diagnoses") if f not in have)
+    return frozenset(absent)
 
 
 def _found_hint(cells: Sequence[str], close: Sequence[str]) -> str:
@@ -316,7 +419,9 @@ def _found_hint(cells: Sequence[str], close: Sequence[str]) -> str:
     return f"{guess}columns found: {found}"
 
 
-def _missing_error(path: str, cells: Sequence[str], missing: Sequence[str]) -> InputError:
+def _missing_error(
+    path: str, cells: Sequence[str], missing: Sequence[str], line: int = 1
+) -> InputError:
     unused = [c for c in cells if c and _match(normalise(c)) is None]
     problems: list[tuple[int | None, str | None, str]] = []
     maps: list[str] = []
@@ -325,11 +430,15 @@ def _missing_error(path: str, cells: Sequence[str], missing: Sequence[str]) -> I
         known = ", ".join(repr(a) for a in _ALIASES[field][:6])
         close = closest[field]
         reason = f"no {field} column (looked for {known} ...)"
+        if field == "minutes":
+            reason = (
+                f"no minutes column (looked for {known} ...), no start and end times and no units"
+            )
         if close:
             reason += f"; closest: {', '.join(repr(c) for c in close)}"
             shown = repr(close[0]) if " " in close[0] else close[0]
             maps.append(f"--map {field}={shown}")
-        problems.append((1, None, reason))
+        problems.append((line, None, reason))
     found = ", ".join(repr(c) for c in cells if c) or "none"
     hint = f"columns found: {found}"
     if maps:
@@ -339,7 +448,7 @@ def _missing_error(path: str, cells: Sequence[str], missing: Sequence[str]) -> I
     return InputError(
         path,
         f"missing required column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}",
-        line=1,
+        line=line,
         hint=hint,
         problems=tuple(problems),
     )
@@ -353,7 +462,13 @@ _KEYWORDS = {
 """Words that point a header at a required field ("Treatment Time" is minutes, not a date)."""
 
 
+_MONEY_WORDS = ("rate", "fee", "charge", "amount", "paid", "price", "cost", "balance", "payment")
+"""A header holding one of these is money: never offered as a guess for minutes (issue 10)."""
+
+
 def _score(field: str, norm: str) -> float:
+    if field == "minutes" and any(word in norm for word in _MONEY_WORDS):
+        return 0.0
     best = max(
         difflib.SequenceMatcher(None, normalise(alias), norm).ratio() for alias in _ALIASES[field]
     )
@@ -378,6 +493,9 @@ def _closest_by_field(fields: Sequence[str], headers: Sequence[str]) -> dict[str
 # Credentials and discipline names as EHRs print them -> the discipline (RULES.md §6).
 _CREDENTIALS: dict[str, Discipline] = {}
 _CREDENTIAL_RANK: dict[Discipline, int] = {}
+_NAME_CREDENTIALS: dict[str, Discipline | None] = {}
+"""Credentials that may end a provider's name ("Smith, Anna SLP"), as spelled (and in capitals):
+only the abbreviations of two capitals or more, so that "John Do" and "Lee, Pa" stay names."""
 for _disc, _rank_, _names_ in (
     (
         Discipline.PT,
@@ -387,7 +505,17 @@ for _disc, _rank_, _names_ in (
     (
         Discipline.OT,
         0,
-        ("OT", "OTR", "OTR/L", "OTD", "Occupational Therapist", "Occupational Therapy"),
+        (
+            "OT",
+            "OTR",
+            "OTR/L",
+            "OT/L",
+            "OTD",
+            "MOT",
+            "MSOT",
+            "Occupational Therapist",
+            "Occupational Therapy",
+        ),
     ),
     (
         Discipline.SLP,
@@ -398,11 +526,15 @@ for _disc, _rank_, _names_ in (
             "SLP-CCC",
             "CF-SLP",
             "SLP-CF",
+            "CCC/SLP",
+            "SLPD",
+            "CScD",
             "ST",
             "Speech",
             "Speech Therapy",
             "Speech Therapist",
             "Speech-Language Pathologist",
+            "Speech Language Pathologist",
             "Speech Language Pathology",
         ),
     ),
@@ -448,8 +580,22 @@ for _disc, _rank_, _names_ in (
     _CREDENTIAL_RANK[_disc] = _rank_
     for _cred in (*_names_, _disc.value):
         _CREDENTIALS[normalise(_cred)] = _disc
+    for _cred in _names_:
+        if " " not in _cred and sum(ch.isupper() for ch in _cred) >= 2:
+            _NAME_CREDENTIALS[_cred] = _NAME_CREDENTIALS[_cred.upper()] = _disc
+
+# Degrees and certifications printed after a name that say nothing of the discipline
+# ("Anna Smith, MS, CCC-SLP"; "Bo Lee, PT, DPT, OCS"): part of the credentials, not of the name.
+for _cred in (
+    *("MS", "MA", "MEd", "MSEd", "MSc", "MHS", "MBA", "MPH", "BS", "BA", "BSc", "EdD", "ScD"),
+    *("OCS", "NCS", "PCS", "GCS", "SCS", "CSCS", "CHT", "CLT", "CBIS", "ATC", "CSRS", "BCS-S"),
+    *("CCC", "CF", "RN"),
+):
+    _NAME_CREDENTIALS[_cred] = _NAME_CREDENTIALS[_cred.upper()] = None
 
 _TOKENS = re.compile(r"[\s,;|]+")
+_LAST_TOKEN = re.compile(r"[(\[]?([^\s,;|()\[\]]+)[)\]]?$")
+_SEPARATORS = " \t,;|-"
 
 
 def discipline_of(text: str) -> Discipline | None:
@@ -466,6 +612,36 @@ def discipline_of(text: str) -> Discipline | None:
     if not found:
         return None
     return min(found, key=lambda d: _CREDENTIAL_RANK[d])
+
+
+def split_credentials(text: str) -> tuple[str, str]:
+    """(name, credentials) of a provider cell whose name ends with credentials.
+
+    "Smith, Anna SLP" -> ("Smith, Anna", "SLP"); "Anna Smith, MS, CCC-SLP" -> ("Anna Smith",
+    "MS, CCC-SLP"); "Bo Lee, PT Aide" -> ("Bo Lee", "PT Aide"). A trailing word is a credential
+    when it is an abbreviation of :data:`_NAME_CREDENTIALS` as spelled or in capitals ("DPT",
+    "PhD", "PHD"; not "Do" or "Pa", which are names), or when everything after the last comma is
+    a credential of several words ("Physical Therapist"). A cell of credentials only is its own
+    name: ("PT, DPT", "PT, DPT"). The name is otherwise as written, stripped.
+    """
+    value = text.strip()
+    cut = len(value)
+    while cut:
+        head = value[:cut].rstrip(_SEPARATORS)
+        comma = head.rfind(",")
+        tail = head[comma + 1 :].strip()
+        if comma > 0 and " " in tail and normalise(tail) in _CREDENTIALS:
+            cut = comma
+            continue
+        last = _LAST_TOKEN.search(head)
+        if last is None or last.group(1) not in _NAME_CREDENTIALS:
+            break
+        cut = last.start()
+    name = value[:cut].rstrip(_SEPARATORS)
+    credentials = value[cut:].strip(_SEPARATORS)
+    if not name:
+        return value, value
+    return name, credentials
 
 
 def suggest_credential(text: str) -> list[str]:

@@ -7,6 +7,7 @@ Ids are stable: users pass them to ``--ignore`` and scripts match on them. ``bel
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -33,6 +34,11 @@ class Rule:
     """Emitted by the units engine rather than by ``cognibill.rules``."""
     variants: tuple[tuple[str, str], ...] = ()
     """Hints for particular cases, by name (``hint_for``): a finding says the one that fits."""
+    needs: tuple[str, ...] = ()
+    """Input fields (``cognibill.readers.columns.FIELDS``) the rule reads: on a file that lacks
+    one of them the rule is not run, and one ``checks-skipped`` note says so (issue 10)."""
+    per_file: bool = False
+    """Said once per input file, with a count, never per visit (a fact about the file)."""
 
     def hint_for(self, case: str) -> str:
         """The hint of a named case (see ``variants``)."""
@@ -455,6 +461,81 @@ _RULES: tuple[Rule, ...] = (
         'A visit with payer = "acme-health" and no profile of that id:\n'
         "# -> info[payer-fallback]: payer 'acme-health' has no profile: checked and priced as "
         "'commercial'.",
+        per_file=True,
+    ),
+    Rule(
+        "visit-incomplete",
+        _E,
+        "A visit that lost one of its rows to rejection: its other lines are not the whole visit.",
+        "Fix the rejected line(s) it names and run again; do not bill the visit until then: its "
+        "units and money would be those of part of the visit.",
+        "RULES.md §11",
+        "An export visit of 97113 24 min (line 4, minutes 'twenty') and 97116 23 min (line 5):\n"
+        "# -> error[visit-incomplete]: visit is missing rejected line 4: not billed as whole",
+    ),
+    Rule(
+        "checks-skipped",
+        _I,
+        "A column the file does not have: the checks that need it were not run (said once per "
+        "file).",
+        "Add the column to the export (or name it with --map FIELD=HEADER) to run these checks.",
+        "RULES.md §11",
+        "An export with no plan-of-care column:\n"
+        "# -> info[checks-skipped]: no plan-of-care column: not run: no-plan-of-care, ...",
+        per_file=True,
+        variants=(
+            (
+                "minutes",
+                "no minutes column (nor start and end times): the units are taken as billed",
+            ),
+            ("plan", "no plan-of-care column"),
+            (
+                "modifiers",
+                "no modifier column: GN/GO/GP and CQ/CO are added from the discipline, the "
+                "input's own are not checked",
+            ),
+            ("diagnoses", "no diagnosis column"),
+        ),
+    ),
+    Rule(
+        "default-payer",
+        _I,
+        "Visits that name no payer: checked and priced as the default payer (said once per file).",
+        "Add a payer column to the export, or pass --payer to say which payer these visits are.",
+        "RULES.md §8",
+        "An export with no payer column:\n"
+        "# -> info[default-payer]: 135 visits name no payer: checked and priced as 'medicare'",
+        per_file=True,
+    ),
+    Rule(
+        "code-not-in-catalogue",
+        _W,
+        "A well-formed code cognibill does not know: carried to the claim as given, its units not "
+        "checked.",
+        "Check the code and its units by hand; if it is a therapy code, ask for it to be added.",
+        "RULES.md §4",
+        "An export row with CPT 99213 and Units 1:\n"
+        "# -> warning[code-not-in-catalogue]: 99213 is not in cognibill's catalogue: carried as "
+        "given (1 unit), units not checked",
+    ),
+    Rule(
+        "code-bundled",
+        _W,
+        "A code Medicare bundles (CMS status B): no separate payment on a Medicare claim.",
+        "Leave the code off the Medicare claim (its payment is in the other services of the "
+        "visit), or bill it to a payer that pays it.",
+        "RULES.md §4",
+        _example("", _service("97010", 10), "warning[code-bundled]: 97010 ..."),
+        "warning for payers that follow Medicare; not emitted for others.",
+    ),
+    Rule(
+        "code-not-payable",
+        _W,
+        "A code Medicare does not pay (CMS status I, N, X or E) on the date of service.",
+        "Use the code Medicare accepts (97014 unattended e-stim: G0283), or bill another payer.",
+        "RULES.md §4",
+        _example("", _service("97014", 10), "warning[code-not-payable]: 97014 ..."),
+        "warning for payers that follow Medicare; not emitted for others.",
     ),
     Rule(
         "invalid-minutes",
@@ -469,6 +550,28 @@ _RULES: tuple[Rule, ...] = (
         ),
     ),
 )
+
+_NEEDS: dict[str, tuple[str, ...]] = {
+    # Rules that read minutes: a units-only export cannot show them (RULES.md §11).
+    "units-not-supported": ("minutes",),
+    "below-minimum": ("minutes",),
+    "unit-tie": ("minutes",),
+    "invalid-minutes": ("minutes",),
+    # An absent column proves nothing (RULES.md §11): no plan-of-care column is no plan check.
+    "no-plan-of-care": ("plan",),
+    "plan-after-service": ("plan",),
+    "certification-lapsed": ("plan",),
+    "plan-incomplete": ("plan",),
+    # Modifiers a file does not carry are not checked; the claim lines still get GN/GO/GP/CQ/CO.
+    "discipline-modifier": ("modifiers",),
+    "assistant-modifier": ("modifiers",),
+    "diagnosis-excludes": ("diagnoses",),
+    "diagnosis-not-covered": ("diagnoses",),
+}
+"""The input fields each rule reads, where a file may lack them (``Rule.needs``). ``plan`` is a
+plan-of-care column of any kind; ``minutes`` is minutes or start and end times."""
+
+_RULES = tuple(dataclasses.replace(rule, needs=_NEEDS.get(rule.id, ())) for rule in _RULES)
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
 """Every rule by id, in catalogue order."""

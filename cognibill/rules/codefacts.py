@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
 
-from cognibill.catalogue import COGNITIVE, COGNITIVE_ADDON, COGNITIVE_PRIMARY, Kind, load_catalogue
+from cognibill.catalogue import (
+    COGNITIVE,
+    COGNITIVE_ADDON,
+    COGNITIVE_PRIMARY,
+    Kind,
+    is_well_formed,
+    load_catalogue,
+)
 
 ADAPTIVE_BEHAVIOR = frozenset({"97153", "97155"})
 """Adaptive behaviour treatment, not reported with 97129/97130 (RULES.md §5)."""
@@ -37,6 +44,13 @@ class CodeFacts:
     group: bool
     series_97000: bool
     adaptive: bool
+    kind: Kind = Kind.TIMED
+    per_instrument: bool = False
+    """Untimed, one unit per standardized instrument (96110, 96127)."""
+    medicare_code: str | None = None
+    """The code Medicare accepts instead (97014 -> G0283)."""
+    role: str | None = None
+    """Within a primary/add-on family: ``primary`` or ``addon``."""
 
     @property
     def group_code(self) -> str:
@@ -69,6 +83,10 @@ def code_facts() -> dict[str, CodeFacts]:
             group=info.group,
             series_97000=info.code.startswith("97"),
             adaptive=info.code in ADAPTIVE_BEHAVIOR,
+            kind=info.kind,
+            per_instrument=info.per_instrument,
+            medicare_code=info.medicare_code,
+            role=info.role,
         )
     return out
 
@@ -80,6 +98,15 @@ def lookup(code: str) -> CodeFacts | None:
     if found is None:
         found = facts.get(code.strip().upper())
     return found
+
+
+@lru_cache(maxsize=4096)
+def carried_as_given(code: str) -> bool:
+    """Whether a code not in the catalogue is carried to the claim as given (a well-formed code
+    that is no near miss of a catalogue code, issue 10) rather than reported as a typo
+    (``unknown-code``: 92129, 91730, or not a code at all)."""
+    catalogue = load_catalogue()
+    return catalogue.get(code) is None and is_well_formed(code) and not catalogue.near_misses(code)
 
 
 @lru_cache(maxsize=1024)

@@ -14,15 +14,16 @@ as the old ``f"{total:.2f}"`` wrote it).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
-from functools import partial
+from functools import cache, lru_cache, partial
 
 import polars as pl
 
-from cognibill.catalogue import COGNITIVE, COGNITIVE_ADDON, COGNITIVE_PRIMARY
-from cognibill.engine.frames import FINDINGS, Batch, conform, empty
+from cognibill.catalogue import COGNITIVE, COGNITIVE_ADDON, COGNITIVE_PRIMARY, Kind, load_catalogue
+from cognibill.engine.frames import FINDINGS, Batch, conform, empty, payer_columns
 from cognibill.engine.money import amount
-from cognibill.engine.services import service_table
+from cognibill.engine.services import service_ranks
 from cognibill.engine.units import UnitRule
 from cognibill.rules.catalogue import RULES as CATALOGUE
 
@@ -43,6 +44,10 @@ LEFT_BEHIND_HINT = CATALOGUE["units-not-supported"].hint_for("fewer")
 
 _LONG_NAMES = {rule.value: rule.long_name for rule in UnitRule}
 _ADAPTIVE = ("97153", "97155")
+_ADDON_OF = {
+    f.service: f.addon for f in load_catalogue().families().values() if f.service != COGNITIVE
+}
+"""The add-on of each primary/add-on family other than the cognitive pair, by service key."""
 
 
 def _severity(rule_id: str) -> str:
@@ -88,15 +93,10 @@ def _done(parts: list[pl.DataFrame]) -> pl.DataFrame:
 
 
 def _keyed(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with ``_k``, one integer for its (visit, service): ``visit * 256 + rank`` of
-    the service in code order, as the services stage groups them."""
-    table = service_table()
-    rank = pl.col("service").replace_strict(
-        table.get_column("service").to_list(),
-        table.get_column("_rank").to_list(),
-        return_dtype=pl.UInt64,
-    )
-    return frame.with_columns((pl.col("visit").cast(pl.UInt64) * 256 + rank).alias("_k"))
+    """``frame`` with ``_k``, one integer for its (visit, service): ``visit * 2**19 + rank`` of
+    the service in code order (``service_rank``), as the services stage groups them."""
+    rank = service_ranks(frame.get_column("service"))
+    return frame.with_columns((pl.col("visit").cast(pl.UInt64) * (1 << 19) + rank).alias("_k"))
 
 
 def _units_by_service(lines: pl.DataFrame) -> pl.DataFrame:
@@ -174,12 +174,22 @@ def check_cognitive(batch: Batch) -> pl.DataFrame:
             _finding(
                 pair.filter(billed_alone),
                 "addon-without-primary",
-                pl.format(
-                    "97130 ×{} billed without 97129: the add-on is paid only with its primary; "
-                    "{} cognitive min bill as {}.",
-                    _text(addon),
-                    minutes,
-                    split,
+                pl.when(pl.col("minutes").is_null())
+                .then(
+                    pl.format(
+                        "97130 ×{} billed without 97129: the add-on is paid only with its "
+                        "primary; bill 97129 ×1 for the first unit.",
+                        _text(addon),
+                    )
+                )
+                .otherwise(
+                    pl.format(
+                        "97130 ×{} billed without 97129: the add-on is paid only with its "
+                        "primary; {} cognitive min bill as {}.",
+                        _text(addon),
+                        minutes,
+                        split,
+                    )
                 ),
                 code=pl.lit(COGNITIVE_ADDON),
                 step=1,
@@ -257,7 +267,7 @@ def check_billed_units(batch: Batch, unit_values: pl.DataFrame | None = None) ->
     units, and their sum is the visit's timed units.
     """
     services = batch.services.select(
-        "visit", "service", "codes", "minutes", "billed", "first_line", "order"
+        "visit", "service", "kind", "codes", "minutes", "billed", "first_line", "order"
     ).filter(
         batch.services.get_column("billed_complete") & batch.services.get_column("billed_stated")
     )
@@ -282,16 +292,44 @@ def check_billed_units(batch: Batch, unit_values: pl.DataFrame | None = None) ->
         .join(batch.visits.select("visit", "rule"), on="visit", how="left", maintain_order="left")
     )
     cognitive = pl.col("service") == COGNITIVE
-    name = pl.when(cognitive).then(pl.lit("97129/97130")).otherwise(pl.col("service"))
-    code = pl.when(cognitive).then(pl.col("codes").list.first()).otherwise(pl.col("service"))
+    family = pl.col("kind") == Kind.FIRST_AND_ADDITIONAL.value
+    name = (
+        pl.when(cognitive)
+        .then(pl.lit("97129/97130"))
+        .when(family)
+        .then(pl.format("{}/{}", "service", pl.col("service").replace(_ADDON_OF)))
+        .otherwise(pl.col("service"))
+    )
+    code = (
+        pl.when(cognitive | family).then(pl.col("codes").list.first()).otherwise(pl.col("service"))
+    )
     billed, units = pl.col("billed"), pl.col("_units")
-    said = pl.format(
-        "{} billed {} unit(s), {} min support {} under the {}: ",
-        name,
-        _text(billed),
-        _text("minutes"),
-        _text(units),
-        pl.col("rule").replace_strict(_LONG_NAMES, return_dtype=pl.String),
+    counted = (
+        pl.when(family)
+        .then(pl.lit("first and additional periods (RULES.md §4)"))
+        .otherwise(pl.col("rule").replace_strict(_LONG_NAMES, return_dtype=pl.String))
+    )
+    said = (
+        pl.when(pl.col("minutes").is_null())
+        # billed as given (no minutes): only an untimed code's 1 unit a visit can differ
+        .then(
+            pl.format(
+                "{} billed {} unit(s), an untimed code bills {} a visit (RULES.md §4): ",
+                name,
+                _text(billed),
+                _text(units),
+            )
+        )
+        .otherwise(
+            pl.format(
+                "{} billed {} unit(s), {} min support {} under the {}: ",
+                name,
+                _text(billed),
+                _text("minutes"),
+                _text(units),
+                counted,
+            )
+        )
     )
     over = wrong.filter(billed > units)
     under = _left_behind(wrong.filter(billed < units), unit_values)
@@ -438,9 +476,111 @@ def check_daily_caps(batch: Batch) -> pl.DataFrame:
     )
 
 
-RULES: tuple[Rule, ...] = (check_cognitive, check_adaptive, check_billed_units, check_daily_caps)
+NOT_PAID_STATUS = {
+    "B": "code-bundled",
+    "I": "code-not-payable",
+    "N": "code-not-payable",
+    "X": "code-not-payable",
+    "E": "code-not-payable",
+}
+"""CMS statuses (rvu.csv ``status``) under which Medicare does not pay a line, and the rule
+that says so (RULES.md §4): B bundled; I not valid for Medicare; N non-covered; X, E excluded."""
+
+_WHY = {
+    "B": "is bundled by Medicare (CMS status B on {}): it is not paid separately, its payment "
+    "is in the visit's other services; leave it off the Medicare claim",
+    "I": "is not valid for Medicare (CMS status I on {}): Medicare uses another code for it",
+    "N": "is not covered by Medicare (CMS status N on {}): Medicare does not pay it",
+    "X": "is excluded from the Medicare physician fee schedule by statute (CMS status X on {}): "
+    "Medicare does not pay it on this claim",
+    "E": "is excluded from the Medicare physician fee schedule by regulation (CMS status E on "
+    "{}): Medicare does not pay it on this claim",
+}
+
+
+@cache
+def _status_codes() -> frozenset[str]:
+    """Codes of the fee data with a row of a status Medicare does not pay."""
+    from cognibill.fees.schedule import load_schedule
+
+    return load_schedule().codes_with_status(NOT_PAID_STATUS)
+
+
+@lru_cache(maxsize=8192)
+def _status_on(code: str, day: dt.date) -> str | None:
+    from cognibill.fees.schedule import load_schedule
+
+    return load_schedule().status(code, day)
+
+
+def check_cms_status(batch: Batch) -> pl.DataFrame:
+    """``code-bundled`` (CMS status B) and ``code-not-payable`` (I, N, X, E) on the billed lines
+    of visits whose payer is Medicare (``is_medicare``), by the status on the date of service
+    in the fee data (RULES.md §4). A code's status is a fact about Medicare: other payers get
+    neither. Warnings, not rejections: the line stays on the claim (priced at nothing, as CMS
+    publishes no payable fee for these statuses) for the biller to remove or send elsewhere."""
+    wanted = sorted(_status_codes())
+    lines = batch.lines.filter((pl.col("units") > 0) & pl.col("code").is_in(wanted))
+    if not lines.height:
+        return empty(FINDINGS)
+    medicare = payer_columns(
+        batch.visits.select("visit", "date", "payer_id"), batch.payers, "is_medicare"
+    ).filter(pl.col("is_medicare").fill_null(False))
+    lines = (
+        lines.select("visit", "code")
+        .with_row_index("_step")
+        .join(medicare.select("visit", "date"), on="visit", how="inner", maintain_order="left")
+    )
+    if not lines.height:
+        return empty(FINDINGS)
+    pairs = lines.select("code", "date").unique(maintain_order=True)
+    facts = load_catalogue()
+    statuses = [_status_on(c, d) for c, d in pairs.iter_rows()]
+    texts: list[str | None] = []
+    for (code, day), status in zip(pairs.iter_rows(), statuses, strict=True):
+        if status not in _WHY:
+            texts.append(None)
+            continue
+        text = f"{code} " + _WHY[status].format(day.isoformat())
+        info = facts.get(code)
+        if status == "I" and info is not None and info.medicare_code:
+            text += f"; bill {info.medicare_code} instead"
+        texts.append(text + ".")
+    table = pairs.with_columns(
+        pl.Series("_status", statuses, dtype=pl.String),
+        pl.Series("message", texts, dtype=pl.String),
+    ).filter(pl.col("message").is_not_null())
+    found = lines.join(table, on=["code", "date"], how="inner", maintain_order="left")
+    bundled = pl.col("_status") == "B"
+    return _done(
+        [
+            _finding(
+                found.filter(bundled),
+                "code-bundled",
+                pl.col("message"),
+                code=pl.col("code"),
+                step=pl.col("_step"),
+            ),
+            _finding(
+                found.filter(~bundled),
+                "code-not-payable",
+                pl.col("message"),
+                code=pl.col("code"),
+                step=pl.col("_step"),
+            ),
+        ]
+    )
+
+
+RULES: tuple[Rule, ...] = (
+    check_cognitive,
+    check_adaptive,
+    check_billed_units,
+    check_daily_caps,
+    check_cms_status,
+)
 """The coding rules, in the order the old claim builder ran them (money left behind unpriced:
-see ``priced_rules``)."""
+see ``priced_rules``), then the CMS status of the billed codes."""
 
 
 def priced_rules(unit_values: pl.DataFrame) -> tuple[Rule, ...]:
@@ -450,4 +590,5 @@ def priced_rules(unit_values: pl.DataFrame) -> tuple[Rule, ...]:
         check_adaptive,
         partial(check_billed_units, unit_values=unit_values),
         check_daily_caps,
+        check_cms_status,
     )

@@ -114,7 +114,9 @@ def _facts(services: pl.DataFrame) -> pl.DataFrame:
     """The catalogue facts of each distinct service key of ``services``."""
     keys = sorted(services.get_column("service").unique().drop_nulls().to_list())
     table = _code_facts()
-    rows = [table[key] for key in keys]
+    # a code not in the catalogue (carried as given): not known to be therapy, so its
+    # modifiers are the input's own
+    rows = [table.get(key, (None, False, key.startswith("97"), key)) for key in keys]
     return pl.DataFrame(
         {
             "service": keys,
@@ -263,7 +265,10 @@ def _shares(frame: pl.DataFrame) -> pl.DataFrame:
     )
     joined = frame.join(table, on=["assisted", "minutes"], how="left", maintain_order="left")
     return joined.with_columns(
-        pl.format("{} of {} min ({}%)", "assisted", "minutes", "_pct").alias("share")
+        pl.when(pl.col("minutes").is_null())
+        .then(pl.lit("the whole service (the file gives no minutes)"))
+        .otherwise(pl.format("{} of {} min ({}%)", "assisted", "minutes", "_pct"))
+        .alias("share")
     ).drop("_pct")
 
 
@@ -391,7 +396,11 @@ def line_modifiers(
             .alias("assisted"),
         )
         .with_columns(
-            (pl.col("assisted") * 10 > pl.col("minutes").cast(pl.Int64)).alias("due"),
+            # units without minutes (RULES.md §11): an assistant's service is theirs throughout
+            pl.when(pl.col("minutes").is_null())
+            .then(_among(ASSISTANTS))
+            .otherwise(pl.col("assisted") * 10 > pl.col("minutes").cast(pl.Int64))
+            .alias("due"),
             pl.when(expected == "CQ")
             .then(pl.col("has_cq"))
             .when(expected == "CO")
@@ -508,7 +517,8 @@ _WHO = _by_discipline(NAMES).fill_null(UNKNOWN_NAME).alias("who")
 def _assistant_findings(frame: pl.DataFrame) -> list[pl.DataFrame]:
     """``assistant-modifier``: CQ/CO on the wrong discipline's line (error), then missing above
     10%, stated at or below 10%, or assistant minutes where no modifier exists (warnings)."""
-    active = frame.filter((pl.col("assisted") > 0) | (pl.col("n_a") > 0))
+    unmeasured = pl.col("minutes").is_null() & pl.col("due").fill_null(False)
+    active = frame.filter((pl.col("assisted") > 0) | (pl.col("n_a") > 0) | unmeasured)
     if not active.height:
         return []
     code, who, share = pl.col("display"), pl.col("who"), pl.col("share")
