@@ -44,7 +44,7 @@ def _root(
 
 # Command -> the module that registers it, in the order `--help` lists them. Only the module
 # of the command being run is imported and built: start-up is a feature.
-_MODULES = ("units", "claims", "new", "rules", "codes", "shapes", "money")
+_MODULES = ("units", "claims", "new", "rules", "codes", "shapes", "money", "ledger")
 _COMMANDS = {
     "units": "units",
     "ranges": "units",
@@ -57,6 +57,7 @@ _COMMANDS = {
     "fees": "money",
     "localities": "money",
     "payers": "money",
+    "ledger": "ledger",
 }
 
 
