@@ -110,6 +110,25 @@ SheetOption = Annotated[
         show_default=False,
     ),
 ]
+LedgerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ledger",
+        help="The claims ledger (SQLite): the year's earlier lines count toward KX and the "
+        "review threshold, lines billed before are flagged; claim records this run "
+        "(default: $COGNIBILL_LEDGER, else `ledger` in the config file).",
+        show_default=False,
+    ),
+]
+NoLedgerOption = Annotated[
+    bool, typer.Option("--no-ledger", help="Use no ledger, whatever the environment says.")
+]
+ReplaceOption = Annotated[
+    bool,
+    typer.Option(
+        "--replace", help="This export corrects an earlier one: its visits replace their lines."
+    ),
+]
 StrictOption = Annotated[bool, typer.Option("--strict", help="Stop at the first bad row.")]
 UnsortedOption = Annotated[
     bool,
@@ -167,6 +186,9 @@ def _options(
     non_par: bool,
     shape: str | None,
     sheet: str | None,
+    ledger: str | None,
+    no_ledger: bool,
+    replace: bool,
     estimate: bool,
 ) -> RunOptions:
     from cognibill.engine.run import RunOptions
@@ -207,7 +229,22 @@ def _options(
         estimate=estimate,
         shape=shape,
         sheet=sheet,
+        ledger=_ledger_path(ledger, no_ledger),
+        replace=replace,
     )
+
+
+def _ledger_path(option: str | None, no_ledger: bool) -> Path | None:
+    """``--ledger``, ``--no-ledger``, ``$COGNIBILL_LEDGER``, the config file, in that order."""
+    import os
+
+    from cognibill.ledger import LEDGER_ENV, load_user_config, resolve_ledger_path
+
+    given = None if option is None else Path(option)
+    config = None
+    if given is None and not no_ledger and not os.environ.get(LEDGER_ENV):
+        config = load_user_config()
+    return resolve_ledger_path(given, no_ledger, os.environ, config)
 
 
 _OPTION_NAMES = (
@@ -226,6 +263,9 @@ _OPTION_NAMES = (
     "non_par",
     "shape",
     "sheet",
+    "ledger",
+    "no_ledger",
+    "replace",
 )
 
 
@@ -271,6 +311,19 @@ _MINUTES_FROM = {
     "start-end": ("minutes from {}", " to "),
     "units": ("units only, no minutes", ""),
 }
+
+
+def _recorded_line(path: Path | None, recorded: Any) -> str:
+    """What the ledger took from the run, on stderr."""
+    if recorded.run_id is None:
+        return (
+            f"cognibill: ledger {path}: nothing new to record ({recorded.duplicates} lines there)\n"
+        )
+    replaced = f", {recorded.replaced} earlier lines replaced" if recorded.replaced else ""
+    return (
+        f"cognibill: ledger {path}: run {recorded.run_id} recorded, {recorded.added} lines "
+        f"added{replaced}\n"
+    )
 
 
 def _note_lines(summary: Summary) -> str:
@@ -390,6 +443,9 @@ def claim(
     column_map: MapOption = None,
     shape: FromOption = None,
     sheet: SheetOption = None,
+    ledger: LedgerOption = None,
+    no_ledger: NoLedgerOption = False,
+    replace: ReplaceOption = False,
     encoding: EncodingOption = None,
     strict: StrictOption = False,
     unsorted: UnsortedOption = False,
@@ -403,7 +459,6 @@ def claim(
     from cognibill.engine.run import ClaimRun
 
     options = dataclasses.replace(_options_of(locals()), explain=explain)
-    run = ClaimRun(files, options)
     from cognibill.writers import atomic_output, check_output_path, same_output_file
 
     if errors is not None:  # refuse a bad --errors before reading anything
@@ -415,17 +470,25 @@ def claim(
             )
     if out is not None:
         check_output_path(out, files)
-        with atomic_output(out, files) as stream:
-            rejected = _emit(run, fmt, stream, quiet)
-    else:
-        rejected = _emit(run, fmt, sys.stdout, quiet)
-    _write_errors(errors, rejected, files)
+    run = ClaimRun(files, options)
+    try:
+        if out is not None:
+            with atomic_output(out, files) as stream:
+                rejected = _emit(run, fmt, stream, quiet)
+        else:
+            rejected = _emit(run, fmt, sys.stdout, quiet)
+        _write_errors(errors, rejected, files)
+        recorded = run.record()  # only once the report is out
+    finally:
+        run.close()
     if fmt in (OutputFormat.TABLE, OutputFormat.CSV) and not quiet:
         sys.stderr.write(_note_lines(run.summary))
         if rejected:
             sys.stderr.write(_rejected_lines(rejected))
     if not quiet:
         sys.stderr.write(_summary_line(run.summary))
+        if recorded is not None:
+            sys.stderr.write(_recorded_line(options.ledger, recorded))
     code = _exit_code(run.summary, fail_on)
     if code:
         raise typer.Exit(int(code))
@@ -508,6 +571,9 @@ def check(
     column_map: MapOption = None,
     shape: FromOption = None,
     sheet: SheetOption = None,
+    ledger: LedgerOption = None,
+    no_ledger: NoLedgerOption = False,
+    replace: ReplaceOption = False,
     encoding: EncodingOption = None,
     strict: StrictOption = False,
     unsorted: UnsortedOption = False,
@@ -521,10 +587,13 @@ def check(
         fmt, (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.NDJSON)
     )
     options = _options_of(locals())
-    run = ClaimRun(files, options)
+    run = ClaimRun(files, options)  # check reads the ledger, never records
     sink = _FindingSink(sys.stdout, fmt)
-    with collector_paused():
-        _check_findings(run, sink, quiet)
+    try:
+        with collector_paused():
+            _check_findings(run, sink, quiet)
+    finally:
+        run.close()
     for note in run.summary.notes:
         sink.add(
             {

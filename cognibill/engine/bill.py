@@ -44,6 +44,11 @@ class Settings:
     limits: Thresholds | None = None
     explain: bool = False
     """Add each visit's trace (``claim --explain``)."""
+    ledger: Any | None = None
+    """``cognibill.ledger.Ledger``: the year's earlier lines count toward the thresholds, and a
+    line already in it is ``already-billed`` (issue 12); None: this input alone."""
+    replace: bool = False
+    """``--replace``: this input's visits replace their earlier lines in the ledger."""
 
 
 @dataclass
@@ -59,6 +64,8 @@ class State:
     """(source, rule id, message) -> visits: the findings about a whole file (``per_file``
     rules), said once at the end with their count (``{visits}`` in a message stands for it)."""
     absent: dict[str, frozenset[str]] = field(default_factory=dict)
+    to_record: list[pl.DataFrame] = field(default_factory=list)
+    """Claim lines (``CLAIM_LINE``) for the ledger, less those it already holds."""
     """Source -> the fields its file lacks: the rules that need them are not run on it."""
     timings: dict[str, float] | None = None
     """Seconds per stage when a dict (``benchmarks/batch.py --stages``)."""
@@ -139,11 +146,19 @@ def bill(
         first = pl.col("visit").ne_missing(pl.col("visit").shift()).fill_null(True)
         billed = billed.with_columns((i - pl.when(first).then(i).forward_fill()).alias("n"))
         billed = _priced(billed, visits, settings)
+    before = None
     with timed("thresholds"):
+        prior = None
+        if settings.ledger is not None:
+            from cognibill.engine.ledger import already_billed, prior_for
+
+            billed, before, again = already_billed(billed, visits, settings)
+            found.append(again)
+            prior = prior_for(visits, settings)
         if settings.limits is not None and settings.pricer is not None:
             tracked = {i for i, p in settings.payers.items() if p.tracks_kx}
             billed, kx, state.totals = apply_thresholds(
-                billed, visits, tracked, settings.limits, state.totals
+                billed, visits, tracked, settings.limits, state.totals, prior
             )
             found.append(kx)
     with timed("claim lines"):
@@ -159,6 +174,10 @@ def bill(
             versions = settings.pricer.data_versions(visits)
             sums = sums.join(versions, on="visit", how="left", maintain_order="left")
         checks = check_rows(findings, grouped.rows, visits)
+    if settings.ledger is not None:
+        from cognibill.engine.ledger import lines_to_record
+
+        state.to_record.append(lines_to_record(lines, before))
     if settings.explain:
         from cognibill.engine.one_visit import visit_traces
 

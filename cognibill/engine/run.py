@@ -52,6 +52,11 @@ class RunOptions:
     estimate: bool = True
     explain: bool = False
     """Each visit's working (how its units were found) on its first line: ``trace``."""
+    ledger: Path | None = None
+    """The claims ledger (issue 12): earlier lines count toward the year's thresholds, lines
+    it holds are ``already-billed``; ``ClaimRun.record`` adds this run to it."""
+    replace: bool = False
+    """``--replace``: this input's visits replace their earlier lines in the ledger."""
     batch_rows: int = 100_000
     """Rows read before a batch is cut (at the next change of date)."""
     hold_rows: int = 200_000
@@ -193,7 +198,14 @@ class ClaimRun:
                 input_kind(source, options.input_kind)
         if self.sources.count(STDIN) > 1:
             raise EntryError("stdin (-) can be read only once")
-        self._settings = make_settings(options)
+        self.ledger: Any = None
+        if options.ledger is not None:
+            from cognibill.ledger import open_ledger
+
+            self.ledger = open_ledger(options.ledger)
+        self._settings = make_settings(options, self.ledger)
+        self._state: State | None = None
+        self._started = dt.datetime.now(dt.UTC)
         self._reader: Any = None
         self._buffer = options.unsorted
         self._replays: dict[str, Any] = {}
@@ -254,8 +266,10 @@ class ClaimRun:
 
     def _run(self) -> Iterator[Billed | Rejected]:
         state = State(timings=self.timings)
+        self._state = state
         for source in self.sources:
             yield from self._source(source, state)
+        self._late_kx(state)
         self.summary.notes = _notes(state.notes, self.options.ignore)
 
     def _source(self, source: str, state: State) -> Iterator[Billed | Rejected]:
@@ -415,8 +429,57 @@ class ClaimRun:
         self.summary.add(billed)
         return billed
 
+    def _late_kx(self, state: State) -> None:
+        """``kx-late`` notes: ledger lines this input's earlier dates push past KX."""
+        settings = self._settings
+        if self.ledger is None or not state.to_record or settings.limits is None:
+            return
+        from cognibill.engine.ledger import late_kx, prior_for
 
-def make_settings(options: RunOptions) -> Settings:
+        lines = pl.concat(state.to_record)
+        visits = lines.select(pl.col("patient_id").alias("patient"), "date", "provider")
+        prior = prior_for(visits.unique(), settings)
+        tracked = {i for i, p in settings.payers.items() if p.tracks_kx}
+        for source, message, count in late_kx(lines, prior, settings.limits.kx, tracked):
+            state.notes[(source, "kx-late", message)] = count
+
+    def record(self) -> Any:
+        """Add this run and its claim lines to the ledger, in one transaction (call it once
+        the report is written); the ``RecordResult``, or None without a ledger."""
+        if self.ledger is None or self._state is None:
+            return None
+        from cognibill.ledger import RunRecord, digest_input
+
+        lines = pl.concat(self._state.to_record) if self._state.to_record else None
+        if lines is None:
+            return None
+        replace = None
+        if self.options.replace:
+            replace = lines.select(
+                pl.col("patient_id").alias("patient"), "date", "provider"
+            ).unique()
+        run = RunRecord(
+            inputs=[digest_input(s) for s in self.sources if s != STDIN],
+            fee_data=sorted(self.summary.data_versions),
+            options={
+                "visit_key": list(self.options.visit_key),
+                "payer": self.options.payer,
+                "rule": self.options.rule,
+                "locality": self.options.locality,
+                "replace": self.options.replace,
+            },
+            started_at=self._started,
+        )
+        return self.ledger.record_run(run, lines, replace)
+
+    def close(self) -> None:
+        """Close the ledger, if one is open."""
+        if self.ledger is not None:
+            self.ledger.close()
+            self.ledger = None
+
+
+def make_settings(options: RunOptions, ledger: Any = None) -> Settings:
     """What every batch of a run is billed with: payer profiles, pricer, thresholds."""
     from cognibill.payers import get_payer, load_payers
 
@@ -449,6 +512,8 @@ def make_settings(options: RunOptions) -> Settings:
         pricer=pricer,
         limits=limits,
         explain=options.explain,
+        ledger=ledger,
+        replace=options.replace,
     )
 
 
@@ -466,7 +531,7 @@ def _notes(
         if "{visits}" in message:
             visits = "1 visit names" if count == 1 else f"{count} visits name"
             text = message.replace("{visits}", visits)
-        elif rule_id == "checks-skipped":
+        elif rule_id in ("checks-skipped", "kx-late"):
             text = message
         else:
             text = f"{message.rstrip('.')} ({count} visit{'s' if count != 1 else ''})."

@@ -118,15 +118,23 @@ def apply_thresholds(
     tracked: set[str],
     limits: Thresholds,
     totals: Totals,
+    prior: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, Totals]:
     """KX on the lines past the threshold, the crossing findings, and the new totals.
 
     ``lines``: billed lines (units > 0) with ``visit``, ``code``, ``modifiers``, ``allowed_lo``
-    and a line number ``n`` within the visit; ``visits``: ``visit``, ``patient``, ``date``,
-    ``discipline``, ``payer_id``; ``tracked``: the payer ids that track KX.
+    and a line number ``n`` within the visit (and ``_billed_before``: lines the ledger already
+    holds, which count there, not twice); ``visits``: ``visit``, ``patient``, ``date``,
+    ``discipline``, ``payer_id``; ``tracked``: the payer ids that track KX. ``prior``: what the
+    ledger counted earlier (``cognibill.ledger.PRIOR``: patient, year, group, date,
+    allowed_lo), added in date order: a line counts every ledger line of its date and before
+    (RULES.md §11). ``totals`` carry this input's own sums between batches.
     """
+    counted = lines.select("visit", "n", "code", "modifiers", "allowed_lo").with_row_index("_at")
+    if "_billed_before" in lines.columns:
+        counted = counted.filter(~lines.get_column("_billed_before"))
     work = visit_columns(
-        lines.select("visit", "n", "code", "modifiers", "allowed_lo").with_row_index("_at"),
+        counted,
         visits,
         "patient",
         "date",
@@ -149,6 +157,7 @@ def apply_thresholds(
             .then(pl.lit(limits.kx[last]))
             .otherwise(kx_of)
         )
+    work = _with_ledger(work, prior)
     # Sorted runs of (patient, year, group): a running sum, restarted at each run's first line.
     work = _in_date_order(work)
     keys = ("patient", "year", "group")
@@ -165,7 +174,9 @@ def apply_thresholds(
             maintain_order="left",
         )
         .with_columns(
-            (running - before_run + pl.col("_start").fill_null(0)).alias("after"),
+            (running - before_run + pl.col("_start").fill_null(0) + pl.col("_ledger")).alias(
+                "after"
+            ),
             kx_of.alias("kx"),
         )
         .with_columns((pl.col("after") - pl.col("allowed_lo")).alias("before"))
@@ -180,7 +191,7 @@ def apply_thresholds(
     ends = pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(-1)) for k in keys).fill_null(
         True
     )
-    reached = work.filter(ends).select(*keys, pl.col("after").alias("cents"))
+    reached = work.filter(ends).select(*keys, (pl.col("after") - pl.col("_ledger")).alias("cents"))
     new_totals = Totals(pl.concat([totals.frame.join(reached, on=list(keys), how="anti"), reached]))
     add_kx = work.filter(pl.col("needs_kx") & ~pl.col("_has_kx")).get_column("_at")
     marked = lines
@@ -193,6 +204,29 @@ def apply_thresholds(
             .alias("modifiers")
         )
     return marked, _findings(work, review), new_totals
+
+
+def _with_ledger(work: pl.DataFrame, prior: pl.DataFrame | None) -> pl.DataFrame:
+    """``work`` with ``_ledger``: the cents the ledger holds for the line's patient, year and
+    group up to and including its date (0 without a ledger)."""
+    if prior is None or prior.is_empty():
+        return work.with_columns(pl.lit(0, dtype=pl.Int64).alias("_ledger"))
+    keys = ["patient", "year", "group"]
+    sums = (
+        prior.filter(pl.col("allowed_lo").is_not_null())
+        .sort(*keys, "date")
+        .with_columns(pl.col("allowed_lo").cum_sum().over(keys).alias("_ledger"))
+        .group_by(*keys, "date", maintain_order=True)
+        .agg(pl.col("_ledger").last())
+        .with_columns(pl.col("year").cast(pl.Int32))
+        .sort("date")
+    )
+    joined = (
+        work.with_columns(pl.col("year").cast(pl.Int32))
+        .sort("date")
+        .join_asof(sums, on="date", by=keys, strategy="backward", check_sortedness=False)
+    )
+    return joined.with_columns(pl.col("_ledger").fill_null(0))
 
 
 def _findings(work: pl.DataFrame, review: int) -> pl.DataFrame:

@@ -538,6 +538,27 @@ _RULES: tuple[Rule, ...] = (
         "warning for payers that follow Medicare; not emitted for others.",
     ),
     Rule(
+        "already-billed",
+        _E,
+        "A line the ledger holds already (same patient, date, provider and code): billed before.",
+        "Leave it off this claim, or, if this export corrects the earlier one, run with "
+        "--replace to replace that visit's earlier lines.",
+        "RULES.md §11",
+        "Last month's export run again with --ledger:\n"
+        "# -> error[already-billed]: 97110 on 2026-03-02 is in the ledger already (run 1, ...",
+    ),
+    Rule(
+        "kx-late",
+        _W,
+        "Lines already billed without KX that a late entry (an earlier date) now puts past the "
+        "KX threshold.",
+        "Correct the earlier claims (add KX to the lines named) with the payer.",
+        "RULES.md §11",
+        "March's export run after April's, with --ledger:\n"
+        "# -> warning[kx-late]: P1 2026 PT+SLP: earlier dates in this export move the KX ...",
+        per_file=True,
+    ),
+    Rule(
         "invalid-minutes",
         _E,
         "Minutes that cannot be: negative, assistant minutes above the service's, over a day.",
