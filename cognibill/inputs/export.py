@@ -432,6 +432,14 @@ def _duration(cell: str) -> int:
         raise
 
 
+def _without(
+    gone: set[int], rows: list[list[str]], starts: Sequence[int], lasts: Sequence[int]
+) -> tuple[list[list[str]], list[int], list[int]]:
+    """The rows (and their first and last lines) whose positions are not in ``gone``."""
+    kept = [i for i in range(len(rows)) if i not in gone]
+    return [rows[i] for i in kept], [starts[i] for i in kept], [lasts[i] for i in kept]
+
+
 def _minutes_between(cell: str) -> int:
     """Minutes from a start and end cell joined by ``\x1f`` (RULES.md §11)."""
     start, _, end = cell.partition("\x1f")
@@ -1065,9 +1073,7 @@ class ExportFrames:
             }
             if totals:
                 block.totals.extend(starts[i] for i in sorted(totals))
-                rows = [row for i, row in enumerate(rows) if i not in totals]
-                starts = [n for i, n in enumerate(starts) if i not in totals]
-                lasts = [n for i, n in enumerate(lasts) if i not in totals]
+                rows, starts, lasts = _without(totals, rows, starts, lasts)
                 if not rows:
                     return
                 by_column = list(zip(*rows, strict=True))
@@ -1089,10 +1095,7 @@ class ExportFrames:
             if blank or labelled:
                 block.blanks.extend((starts[i], lasts[i] - starts[i] + 1) for i in sorted(blank))
                 block.totals.extend(starts[i] for i in sorted(labelled))
-                gone = blank | labelled
-                rows = [row for i, row in enumerate(rows) if i not in gone]
-                starts = [n for i, n in enumerate(starts) if i not in gone]
-                lasts = [n for i, n in enumerate(lasts) if i not in gone]
+                rows, starts, lasts = _without(blank | labelled, rows, starts, lasts)
                 if not rows:
                     return
                 by_column = list(zip(*rows, strict=True))
