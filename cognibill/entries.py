@@ -1,7 +1,15 @@
-"""Parse command-line entries (``38``, ``97112=24``) into engine entries."""
+"""Parse command-line entries (``38``, ``97112=24``) into engine entries.
+
+Minutes are read as an export's minutes cells are (``cognibill.inputs.cells.parse_minutes``,
+mirrored here because ``cognibill units`` imports no reader): whole minutes written with any
+script's decimal digits (``38``, ``٣٨``, fullwidth ``３８``), optionally ``38.0`` or
+``38 min``, with surrounding whitespace of any kind ignored; never ``1_000``, a fraction, a sign
+other than ``+``, or more than a day.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from cognibill.catalogue import COGNITIVE_PRIMARY, Catalogue, load_catalogue
@@ -10,61 +18,114 @@ from cognibill.errors import EntryError
 
 _FORM = "expected minutes (38) or CODE=MINUTES (97112=24)"
 
+# The patterns of cognibill.inputs.cells.parse_minutes (a test checks they agree).
+_MINUTES_SUFFIX = re.compile(r"\s*(?:mins?|minutes)\.?$", re.IGNORECASE)
+_WHOLE = re.compile(r"\+?(\d+)(?:\.0*)?")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
+_CLOCK = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")
+_NEGATIVE_ZERO = re.compile(r"-(?:0+\.?0*|\.0+)", re.ASCII)
+
+_MOST_DIGITS = 4000
+"""Digits read as a number at most: Python refuses to convert more than 4,300, and a day is 4."""
+
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
+)
+"""What a terminal acts on or hides rather than shows: C0 and C1 controls (ESC, BEL, CSI, a
+newline), DEL, and the invisible format and bidirectional characters (a right-to-left override
+makes ``P-1001`` read as another id)."""
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character written as an escape (``\\x1b``, ``\\u202e``), for
+    messages and tables: the one place user text is made safe to show (no I/O, no Rich)."""
+    if text.isprintable():
+        return text
+    return _CONTROL.sub(_escaped, text)
+
+
+def _escaped(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """An entry as a message shows it: control characters escaped (``\\x1b``), cut short."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return escape_controls(text)
+
+
+def _quoted(text: str, limit: int = 40) -> str:
+    """A value quoted for a message (``repr`` escapes what a terminal would act on), short."""
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
 
 def parse_minutes(text: str, entry: str) -> int:
     """Whole minutes from ``text``; errors name the whole ``entry``."""
-    value = text.strip()
+    name = shown(entry)
+    value = _MINUTES_SUFFIX.sub("", text.strip())
     if not value:
-        raise EntryError(f"{entry}: minutes are missing", hint=_FORM)
-    if not value.isascii():
-        raise EntryError(f"{entry}: minutes must be written with the digits 0-9", hint=_FORM)
-    try:
-        minutes = int(value)
-    except ValueError:
-        if _is_number(value):
-            raise EntryError(f"{entry}: minutes must be whole minutes, not {value}") from None
-        raise EntryError(f"{entry}: {value!r} is not a number of minutes", hint=_FORM) from None
-    if minutes < 0:
-        raise EntryError(f"{entry}: minutes cannot be negative")
+        raise EntryError(f"{name}: minutes are missing", hint=_FORM)
+    found = _WHOLE.fullmatch(value)
+    if found is None:
+        if _NEGATIVE_ZERO.fullmatch(value):
+            raise EntryError(f"{name}: minutes take no minus sign; write 0", hint=_FORM)
+        if _NUMBER.fullmatch(value):
+            if value.startswith("-"):
+                raise EntryError(f"{name}: minutes cannot be negative")
+            raise EntryError(f"{name}: minutes must be whole minutes, not {shown(value)}")
+        if _CLOCK.fullmatch(value):
+            raise EntryError(
+                f"{name}: {_quoted(value)} looks like hours:minutes; give whole minutes", hint=_FORM
+            )
+        raise EntryError(f"{name}: {_quoted(value)} is not a number of minutes", hint=_FORM)
+    digits = found.group(1)
+    if len(digits) > _MOST_DIGITS:
+        raise EntryError(
+            f"{name}: a number of {len(digits):,} digits is more than a day ({MAX_MINUTES} minutes)"
+        )
+    minutes = int(digits)
     if minutes > MAX_MINUTES:
-        raise EntryError(f"{entry}: {minutes} minutes is more than a day ({MAX_MINUTES} minutes)")
+        raise EntryError(f"{name}: {minutes} minutes is more than a day ({MAX_MINUTES} minutes)")
     return minutes
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def _looks_like_minutes(text: str) -> bool:
+    """A bare entry meant as minutes: it starts like a number (in any script's digits)."""
+    return bool(text) and (text[0].isdecimal() or text[0] in "+-.")
 
 
 def parse_entry(text: str, catalogue: Catalogue) -> Entry:
     """One entry: bare minutes are the cognitive service (97129/97130)."""
     raw = text.strip()
+    name = shown(text)
     if raw.startswith("--"):
-        raise EntryError(f"no such option: {raw}", hint="cognibill units --help lists the options")
+        raise EntryError(
+            f"no such option: {shown(raw)}", hint="cognibill units --help lists the options"
+        )
     if "=" not in raw:
-        if raw and (raw[0].isdigit() or raw[0] in "+-.") and _is_number(raw):
+        if _looks_like_minutes(raw):
             return Entry(COGNITIVE_PRIMARY, parse_minutes(raw, text))
-        raise EntryError(f"{text}: {_FORM}")
+        raise EntryError(f"{name}: {_FORM}")
     code_text, _, minutes_text = raw.partition("=")
     code = code_text.strip().upper()
     if not code:
-        raise EntryError(f"{text}: the code is missing", hint=_FORM)
+        raise EntryError(f"{name}: the code is missing", hint=_FORM)
     info = catalogue.get(code)
     if info is None:
+        code = shown(code)
         near = catalogue.suggest(code)
         hint = (
             f"did you mean {' or '.join(near)}?"
             if near
             else "cognibill codes lists the codes in scope"
         )
-        raise EntryError(f"{text}: unknown code {code}", hint=hint)
+        raise EntryError(f"{name}: unknown code {code}", hint=hint)
     if info.deleted_on is not None:
         instead = "/".join(info.replaced_by) or "a current code"
         raise EntryError(
-            f"{text}: {code} was deleted on {info.deleted_on.isoformat()}; bill {instead} instead "
+            f"{name}: {code} was deleted on {info.deleted_on.isoformat()}; bill {instead} instead "
             "(RULES.md §5)"
         )
     return Entry(info.code, parse_minutes(minutes_text, text))
@@ -79,7 +140,7 @@ def parse_entries(texts: Iterable[str], catalogue: Catalogue | None = None) -> l
         entry = parse_entry(text, catalogue)
         if entry.code in seen:
             raise EntryError(
-                f"{text}: {entry.code} is already given as {seen[entry.code]!r}",
+                f"{shown(text)}: {entry.code} is already given as {_quoted(seen[entry.code])}",
                 hint="give each code once, with its total minutes",
             )
         seen[entry.code] = text

@@ -34,6 +34,16 @@ ASSISTANT_ORDERS = ("after-mppr", "before-mppr")
 _ID = r"^[a-z0-9][a-z0-9_-]*$"
 _CODE = r"^[0-9A-Z]{5}$"
 
+MAX_RATE = Decimal(100_000)
+"""The highest rate per unit a profile may give ($100,000): far above any payer's, and low
+enough that a day of units of a year of visits stays within integer cents."""
+
+MAX_DAILY_CAP = 96
+"""The highest daily cap of units: a day of 15-minute units (1440 minutes)."""
+
+MAX_PAYERS_BYTES = 1024 * 1024
+"""The largest payer file read (1 MiB: a profile takes about 1 KiB)."""
+
 
 @dataclass(frozen=True, slots=True)
 class PayerProfile:
@@ -127,7 +137,15 @@ def _money(value: object) -> Decimal:
     number = _decimal(value)
     if number < 0:
         raise ValueError(f"cannot be negative ({number})")
+    if number > MAX_RATE:
+        raise ValueError(f"{_short(number)} per unit is not plausible (at most {MAX_RATE:,})")
     return number
+
+
+def _short(number: Decimal) -> str:
+    """A number for a message, never thousands of digits long."""
+    text = str(number)
+    return text if len(text) <= 20 else f"{number:.3E}"
 
 
 def _percent(value: object) -> Decimal:
@@ -220,6 +238,10 @@ def _code_table(
 def _cap(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError("expected a whole number of units (0 or more)")
+    if value > MAX_DAILY_CAP:
+        raise ValueError(
+            f"more units than a day holds (at most {MAX_DAILY_CAP}); leave the code out for no cap"
+        )
     return value
 
 
@@ -318,7 +340,9 @@ def find_line(text: str, path: str) -> int | None:
 
 def _parse_toml(text: str, source: str) -> dict[str, object]:
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text) if source == BUILTIN_SOURCE else _load_bounded(text, source)
+    except RecursionError:  # a backstop: load_toml bounds the nesting
+        raise InputError(source, "nested too deeply to be a payer file") from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
@@ -326,6 +350,17 @@ def _parse_toml(text: str, source: str) -> dict[str, object]:
             source, f"not valid TOML: {reason}", line=int(match.group(1)) if match else None
         ) from None
     return data
+
+
+def _load_bounded(text: str, source: str) -> dict[str, object]:
+    """A user file through the session reader's bounded TOML loader (nesting, long numbers),
+    imported only then: ``cognibill units`` with the built-ins alone loads no reader."""
+    from cognibill.readers.session_file import TomlLimitError, load_toml
+
+    try:
+        return load_toml(text)
+    except TomlLimitError as exc:
+        raise InputError(source, exc.reason, line=exc.line) from None
 
 
 def _profiles_table(
@@ -374,6 +409,12 @@ def _top_line(text: str, key: str) -> int | None:
 
 
 def _raise(source: str, problems: list[tuple[int | None, str | None, str]]) -> None:
+    from cognibill.entries import escape_controls  # keys and values are the file's own text
+
+    problems = [
+        (line, None if key is None else escape_controls(key), escape_controls(reason))
+        for line, key, reason in problems
+    ]
     line, field_, reason = problems[0]
     raise InputError(
         source,
@@ -427,8 +468,10 @@ def user_payers_file(
     given = path if path is not None else env.get(PAYERS_ENV) or None
     if given is not None:
         chosen = Path(given)
-        if not chosen.is_file():
-            origin = "" if path is not None else f" (from ${PAYERS_ENV})"
+        origin = "" if path is not None else f" (from ${PAYERS_ENV})"
+        if chosen.is_dir():
+            raise InputError(str(chosen), f"is a directory, not a payer file{origin}")
+        if not chosen.exists():
             raise InputError(str(chosen), f"payer file not found{origin}")
         return chosen
     default = user_config_file()
@@ -508,9 +551,22 @@ def load_payers(
     if user is None:
         return dict(_builtin_profiles())
     try:
-        text = user.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(user), f"cannot read payer file ({exc})") from exc
+        with user.open("rb") as handle:
+            data = handle.read(MAX_PAYERS_BYTES + 1)
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise InputError(str(user), f"cannot read payer file: {reason}") from None
+    if len(data) > MAX_PAYERS_BYTES:
+        raise InputError(
+            str(user), f"larger than {MAX_PAYERS_BYTES // 1024} KiB: too large for a payer file"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            str(user), f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8", line=line
+        ) from None
     return parse_payers(text, str(user))
 
 

@@ -48,6 +48,10 @@ def neutralise(text: str) -> str:
     if first == " ":
         stripped = text.lstrip(" ")
         first = stripped[:1]
+    if first and not first.isascii():  # a fullwidth or small = + - @ is one to a spreadsheet
+        import unicodedata
+
+        first = unicodedata.normalize("NFKC", first)[:1]
     if first in _TRIGGERS and not _PLAIN_NUMBER.fullmatch(text.strip()):
         return "'" + text
     return text

@@ -76,7 +76,7 @@ def test_fees_reproduce_the_2024_alabama_figure(cli) -> None:  # type: ignore[no
 def test_localities_finds_manhattan_and_says_when_nothing_matches(cli) -> None:  # type: ignore[no-untyped-def]
     assert "13202-01" in cli("localities", "manhattan").out
     run = cli("localities", "atlantis")
-    assert run.code == 0 and "no locality" in run.err
+    assert run.code == 2 and "no Medicare locality matches 'atlantis'" in run.err
 
 
 def test_payers_show_and_init(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

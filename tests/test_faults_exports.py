@@ -135,3 +135,34 @@ def test_an_oversized_cell_without_a_quote_does_not_blame_a_quote_alone(
     assert run.code == 3
     _one_error(run)
     assert "or the file is not a CSV export" in run.err
+
+
+@pytest.mark.parametrize("column", ["Minutes", "Billed Units"])
+def test_a_cell_of_thousands_of_digits_is_a_rejected_row_not_an_internal_error(
+    cli: Cli, tmp_path: Path, column: str
+) -> None:
+    path = tmp_path / "digits.csv"
+    huge = "9" * 5000
+    cells = {"Minutes": "38", "Billed Units": "3"}
+    cells[column] = huge
+    path.write_text(
+        "Patient,DOS,CPT,Minutes,Billed Units\n"
+        f"P1,2026-03-02,97129,{cells['Minutes']},{cells['Billed Units']}\n",
+        "utf-8",
+    )
+    run = cli("claim", str(path), "-f", "json")
+    assert run.code == 1
+    (bad,) = run.json()["rejected"]
+    assert bad["column"] == column and "more than" in bad["reason"]
+
+
+@pytest.mark.parametrize("first", ["＝", "﹢", "＋", "＠", "－"])
+def test_a_fullwidth_or_small_formula_sign_is_neutralised_in_csv(
+    cli: Cli, tmp_path: Path, first: str
+) -> None:
+    """After Unicode compatibility normalisation ``＝1+2`` is ``=1+2``: a formula to a
+    spreadsheet, so it gets the leading quote like ``=1+2`` does."""
+    path = tmp_path / "formula.csv"
+    path.write_text(f"Patient,DOS,CPT,Minutes\n{first}1+2,2026-03-02,97129,38\n", "utf-8")
+    run = cli("claim", str(path), "-f", "csv")
+    assert f"'{first}1+2" in run.out

@@ -77,7 +77,8 @@ def test_the_catalogue_holds_every_rule_of_the_issue_plus_invalid_minutes() -> N
         "code-bundled",
         "code-not-payable",
     }
-    assert set(RULES) == ISSUE_RULES | {"invalid-minutes"} | batch | exports
+    ledger = {"already-billed", "kx-late"}  # the biller's year (issue 12, RULES.md §11)
+    assert set(RULES) == ISSUE_RULES | {"invalid-minutes"} | batch | exports | ledger
     assert [r.id for r in all_rules()] == list(RULES)
 
 
@@ -128,6 +129,8 @@ def test_the_only_examples_that_are_not_session_snippets_span_many_visits() -> N
         "checks-skipped",
         "default-payer",
         "code-not-in-catalogue",
+        "already-billed",
+        "kx-late",
     ]
 
 

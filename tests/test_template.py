@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from cognibill.engine import MAX_MINUTES
-from cognibill.errors import EntryError
+from cognibill.errors import EntryError, InputError
 from cognibill.models import Discipline, PlanOfCare, Provider, Service, Visit
 from cognibill.readers.session_file import read_session_text
 from cognibill.template import render_template
@@ -24,20 +24,34 @@ def read_back(text: str) -> Visit:
     return visit
 
 
-def test_template_reads_back_cleanly_as_one_slp_visit_to_fill_in() -> None:
-    visit = read_back(render_template(today=DAY))
+def filled(text: str) -> str:
+    """The template with its minutes filled in, as a user does before checking it."""
+    return text.replace("minutes = 0\n", "minutes = 38\n", 1)
+
+
+def test_template_reads_back_cleanly_once_its_minutes_are_filled_in() -> None:
+    visit = read_back(filled(render_template(today=DAY)))
     assert (visit.patient, visit.date, visit.payer) == ("P-1001", DAY, "medicare")
     assert visit.provider == Provider(id="1234567893", discipline=Discipline.SLP)
-    assert [(s.code, s.minutes) for s in visit.services] == [("97129", 0)]
+    assert [(s.code, s.minutes) for s in visit.services] == [("97129", 38)]
+
+
+def test_the_untouched_template_is_refused_at_its_minutes_line_rules_1() -> None:
+    """RULES.md §1, §11: 0 minutes bill nothing; the template must not check clean untouched."""
+    text = render_template(today=DAY)
+    line = text.splitlines().index("minutes = 0") + 1
+    with pytest.raises(InputError) as caught:
+        read_back(text)
+    assert caught.value.lines()[0].startswith(f"template.toml:{line}: service.minutes: 0 minutes")
 
 
 def test_template_date_is_today_by_default() -> None:
-    assert read_back(render_template()).date == dt.date.today()
+    assert read_back(filled(render_template())).date == dt.date.today()
 
 
 def test_template_plan_of_care_is_certified_in_time_and_for_at_most_90_days() -> None:
     """RULES.md §7: certified within 30 days of the first treatment, at most 90 days."""
-    plan = read_back(render_template(today=DAY)).plan_of_care
+    plan = read_back(filled(render_template(today=DAY))).plan_of_care
     assert plan is not None and plan.start and plan.certified and plan.through
     assert plan.start <= DAY
     assert plan.certified - plan.start <= dt.timedelta(days=30)

@@ -141,9 +141,9 @@ def _boundary(args: list[str]) -> int:
         if _state["signal"]:
             return _stopped(_state["signal"])
         for line in exc.lines() if isinstance(exc, InputError) else [exc.message]:
-            _say(f"cognibill: error: {line}\n")
+            _say(f"cognibill: error: {_shown(line)}\n")
         if exc.hint:
-            _say(f"hint: {exc.hint}\n")
+            _say(f"hint: {_shown(exc.hint)}\n")
         return int(exc.exit_code)
     except BrokenPipeError:
         return _quiet_broken_pipe()
@@ -169,16 +169,26 @@ def _internal(exc: BaseException) -> int:
 
     failure = failed_output()
     if failure is not None:  # an output's error, wrapped on the way (polars' write_csv)
-        _say(f"cognibill: error: {failure.message}\n")
+        _say(f"cognibill: error: {_shown(failure.message)}\n")
         return int(failure.exit_code)
     if _state["debug"]:
         import traceback
 
         with suppress(Exception):
             traceback.print_exception(exc)  # plain traceback: no local variables are shown
-    _say(f"cognibill: error: internal error: {type(exc).__name__}: {exc}\n")
+    _say(f"cognibill: error: internal error: {type(exc).__name__}: {_shown(str(exc))}\n")
     _say("hint: this is a bug in cognibill; rerun with --debug for a traceback and report it\n")
     return int(ExitCode.INTERNAL)
+
+
+def _shown(text: str) -> str:
+    """A message with its control characters escaped (``\\x1b``): a cell or a file name in it
+    must not reach the terminal raw (issue 11)."""
+    if text.isprintable():
+        return text
+    from cognibill.entries import escape_controls
+
+    return "\n".join(escape_controls(part) for part in text.split("\n"))
 
 
 def _invoke(args: list[str]) -> int:

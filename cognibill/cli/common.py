@@ -25,7 +25,8 @@ FormatOption = Annotated[
         "-f",
         envvar="COGNIBILL_FORMAT",
         case_sensitive=False,
-        help="table for people; json, csv (ndjson for claim) for scripts. Env: COGNIBILL_FORMAT.",
+        help="table for people; json, csv (ndjson for claim, check, units, ranges) for scripts. "
+        "Env: COGNIBILL_FORMAT.",
     ),
 ]
 

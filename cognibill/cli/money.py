@@ -21,6 +21,7 @@ from cognibill.cli.common import (
     write_json,
     write_text_file,
 )
+from cognibill.errors import EntryError
 from cognibill.formats import OutputFormat
 
 _ONE_OFF = (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV)
@@ -38,6 +39,7 @@ def fees(
 ) -> None:
     """Medicare fee breakdown per code: RVUs, GPCIs, conversion factor, fees."""
     from cognibill.fees.estimate import fee_breakdown
+    from cognibill.render.claims import plain
 
     fmt = require_format(fmt, _ONE_OFF)
     rows = fee_breakdown(codes, service_date(date, year), locality=locality, qualifying_apm=qp)
@@ -71,26 +73,31 @@ def fees(
 
     console = out_console()
     table = Table(
-        title=f"Medicare fees on {rows[0].date.isoformat()}, {rows[0].locality.label}",
+        title=plain(f"Medicare fees on {rows[0].date.isoformat()}, {rows[0].locality.label}"),
         title_justify="left",
     )
     for name in ("Code", "Work", "PE non-fac", "PE fac", "MP", "Non-facility", "Facility", "MPPR"):
         table.add_column(name, justify="left" if name == "Code" else "right")
     for row in flat:
         table.add_row(
-            row["code"],
-            row["work_rvu"],
-            row["pe_nonfacility_rvu"],
-            row["pe_facility_rvu"],
-            row["mp_rvu"],
-            row["non_facility"] and f"${row['non_facility']}",
-            row["facility"] and f"${row['facility']}",
-            row["reduced"] and f"${row['reduced']}",
+            *map(
+                plain,
+                (
+                    row["code"],
+                    row["work_rvu"],
+                    row["pe_nonfacility_rvu"],
+                    row["pe_facility_rvu"],
+                    row["mp_rvu"],
+                    row["non_facility"] and f"${row['non_facility']}",
+                    row["facility"] and f"${row['facility']}",
+                    row["reduced"] and f"${row['reduced']}",
+                ),
+            )
         )
     console.print(table)
-    console.print(f"GPCI (work/PE/MP) {flat[0]['gpci']}, CF {flat[0]['conversion_factor']}.")
+    console.print(plain(f"GPCI (work/PE/MP) {flat[0]['gpci']}, CF {flat[0]['conversion_factor']}."))
     for note in dict.fromkeys(n for r in rows for n in r.notes):
-        console.print(f"  {note}", markup=False)
+        console.print(plain(f"  {note}"))
 
 
 def localities(
@@ -103,10 +110,20 @@ def localities(
 ) -> None:
     """Find a Medicare locality by name, state or id (for --locality)."""
     from cognibill.fees.schedule import find_localities
+    from cognibill.render.claims import plain
 
     fmt = require_format(fmt, _ONE_OFF)
     day = service_date(date, year)
     found = find_localities(search, day)
+    if not found and search and search.strip():
+        # As --locality says of the same search: nothing to show is an entry error (exit 2).
+        every = find_localities(None, day)
+        data_year = f" in {every[0].year}" if every else ""
+        raise EntryError(
+            f"no Medicare locality matches {search!r}{data_year}",
+            hint="give part of a name (oakland), a state (AL) or a MAC-locality id "
+            "(01112-05); `cognibill localities` lists them all",
+        )
     rows: list[dict[str, Any]] = [
         {
             "id": loc.id,
@@ -128,12 +145,9 @@ def localities(
 
         table = Table("Locality", "Name", "State", "GPCI work/PE/MP")
         for r in rows:
-            table.add_row(
-                r["id"], r["name"], r["state"], f"{r['work_gpci']}/{r['pe_gpci']}/{r['mp_gpci']}"
-            )
+            gpcis = f"{r['work_gpci']}/{r['pe_gpci']}/{r['mp_gpci']}"
+            table.add_row(*map(plain, (r["id"], r["name"], r["state"], gpcis)))
         out_console().print(table)
-    if not rows:
-        sys.stderr.write(f"cognibill: no locality matches {search!r}\n")
 
 
 payers_app = typer.Typer(
@@ -152,6 +166,8 @@ def payers(
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """List the payer profiles (built-in and yours); `payers show ID`, `payers init`."""
+    from cognibill.render.claims import plain
+
     if ctx.invoked_subcommand is not None:
         return
     from cognibill.payers import load_payers
@@ -177,7 +193,9 @@ def payers(
 
         table = Table("Id", "Name", "Unit rule", "Pricing", "From")
         for r in rows:
-            table.add_row(r["id"], r["name"], r["unit_rule"], r["pricing"], r["source"])
+            table.add_row(
+                *map(plain, (r["id"], r["name"], r["unit_rule"], r["pricing"], r["source"]))
+            )
         out_console().print(table)
 
 
@@ -191,6 +209,7 @@ def payers_show(
     import dataclasses
 
     from cognibill.payers import get_payer
+    from cognibill.render.claims import plain
 
     fmt = require_format(fmt, (OutputFormat.TABLE, OutputFormat.JSON))
     profile = get_payer(payer_id, payers_file)
@@ -207,7 +226,7 @@ def payers_show(
         shown = "" if value is None else value
         if isinstance(value, tuple):
             shown = ", ".join(value) or "(any)"
-        console.print(f"{key:30} {shown}", markup=False, highlight=False)
+        console.print(plain(f"{key:30} {shown}"), highlight=False)
 
 
 @payers_app.command("init")

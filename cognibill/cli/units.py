@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,7 +25,17 @@ from cognibill.engine.units import UnitRule
 from cognibill.exitcodes import ExitCode
 from cognibill.formats import OutputFormat
 
-_ONE_OFF = (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV)
+_ONE_OFF = (OutputFormat.TABLE, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.NDJSON)
+"""Every format ``--help`` lists: NDJSON is one JSON object a line (a result of ``units``, one
+per rule with ``--compare``; a row of ``ranges``)."""
+
+
+def _write_ndjson(docs: list[dict[str, Any]]) -> None:
+    import json
+    import sys
+
+    for doc in docs:
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, default=str) + "\n")
 
 
 def units(
@@ -81,14 +91,17 @@ def units(
     results = [result for result, _ in worked]
     estimates = [estimate for _, estimate in worked]
 
-    if fmt is OutputFormat.JSON:
+    if fmt in (OutputFormat.JSON, OutputFormat.NDJSON):
         from cognibill.report import unit_result_dict
 
         docs = [
             {**unit_result_dict(r), "payer": profile.id, "estimate": e.to_dict()}
             for r, e in zip(results, estimates, strict=True)
         ]
-        write_json({"compare": True, "results": docs} if compare else docs[0])
+        if fmt is OutputFormat.NDJSON:
+            _write_ndjson(docs)
+        else:
+            write_json({"compare": True, "results": docs} if compare else docs[0])
     elif fmt is OutputFormat.CSV:
         from cognibill.report import UNIT_CSV_FIELDS, unit_csv_rows
 
@@ -127,6 +140,8 @@ def ranges(
 
     if fmt is OutputFormat.JSON:
         write_json({"rule_source": "RULES.md §1", "ranges": range_rows(rows)})
+    elif fmt is OutputFormat.NDJSON:
+        _write_ndjson([{**row, "rule_source": "RULES.md §1"} for row in range_rows(rows)])
     else:
         write_csv(RANGE_FIELDS, range_rows(rows))
 

@@ -163,6 +163,10 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
 _CLOCK = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")
 
 
+_MOST_DIGITS = 18
+"""Digits a whole number may have before it is read (no count here needs more than 4)."""
+
+
 def parse_minutes(text: str) -> int:
     """Whole minutes, 0 to a day (``45``, ``45.0``, ``45 min``); raises :class:`BadCell`."""
     value = _MINUTES_SUFFIX.sub("", text.strip())
@@ -177,6 +181,8 @@ def parse_minutes(text: str) -> int:
         if _CLOCK.fullmatch(value):
             raise BadCell(f"{shown(value)} looks like hours:minutes; give whole minutes")
         raise BadCell(f"{shown(value)} is not a number of minutes")
+    if len(found.group(1).lstrip("0")) > _MOST_DIGITS:  # int() refuses 4,300 digits
+        raise BadCell(f"{shown(value)} minutes is more than a day ({MAX_MINUTES} minutes)")
     minutes = int(found.group(1))
     if minutes > MAX_MINUTES:
         raise BadCell(f"{minutes} minutes is more than a day ({MAX_MINUTES} minutes)")
@@ -370,6 +376,8 @@ def parse_count(text: str, what: str, most: int) -> int:
         if value.startswith("-") and _NUMBER.fullmatch(value):
             raise BadCell(f"{what} cannot be negative ({value})")
         raise BadCell(f"{what}: {shown(value)} is not a whole number")
+    if len(found.group(1).lstrip("0")) > _MOST_DIGITS:
+        raise BadCell(f"{what}: {shown(value)} is more than {most}")
     number = int(found.group(1))
     if number > most:
         raise BadCell(f"{what}: {number} is more than {most}")

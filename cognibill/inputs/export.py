@@ -930,7 +930,7 @@ class ExportFrames:
                         decoder.decode(chunk)
                     except UnicodeDecodeError:
                         return number
-        except OSError:
+        except (OSError, EOFError, zlib.error):  # a damaged gzip: the line is not known
             return None
         return None
 

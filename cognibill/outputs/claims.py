@@ -90,11 +90,12 @@ JSON_FIELDS = (
 )
 """The keys of a JSON / NDJSON line, in order."""
 
-_MAY_NEED_GUARD = r"^(?: *[=+\-@\t\r]|$)"
-"""Text ``cognibill.writers.neutralise`` may change (a trigger after any spaces), or empty."""
+_MAY_NEED_GUARD = r"^(?: *[=+\-@\t\r]| *[^\x00-\x7f]|$)"
+"""Text ``cognibill.writers.neutralise`` may change (a trigger after any spaces, or a character
+whose compatibility form may be one: fullwidth ``＝``), or empty."""
 _SAFE_FIRST = (
     *((0x00, 0x08), (0x0A, 0x0C), (0x0E, 0x1F), (0x21, 0x2A)),
-    *((0x2C, 0x2C), (0x2E, 0x3C), (0x3E, 0x3F), (0x41, 0x10FFFF)),
+    *((0x2C, 0x2C), (0x2E, 0x3C), (0x3E, 0x3F), (0x41, 0x7F)),
 )
 """Runs of first characters that need no guard; text sorts by its first character first, so a
 column whose least and greatest text start in one run needs none anywhere."""

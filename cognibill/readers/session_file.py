@@ -7,6 +7,12 @@ pydantic validates each table against the models (``TypeAdapter`` honours the mo
 at once as one :class:`~cognibill.errors.InputError` whose ``problems`` are
 ``(line, field, reason)``. ``tomllib`` gives no positions, so :class:`_Positions` scans the text
 for the line of every table, key and array item.
+
+Bounds, so that a hostile or mistaken file is refused in bounded time and memory with a message
+rather than an internal error: at most :data:`MAX_SESSION_BYTES` bytes (a session file is read
+whole, and its parsed form takes about 30 times its size), and arrays and inline tables nested
+at most :data:`MAX_NESTING` deep (checked by :func:`toml_nesting_problem` before ``tomllib``, which
+recurses once per level). Every service states its minutes, and more than 0 (RULES.md §1, §11).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-from cognibill.engine.units import MAX_MINUTES
+from cognibill.engine.units import MAX_MINUTES, UNIT_MINUTES
 from cognibill.errors import InputError
 from cognibill.models import (
     PLACE_OF_SERVICE_HELP,
@@ -50,6 +56,20 @@ _Problem = tuple[int | None, str | None, str]
 _T = TypeVar("_T")
 
 _HINT = "`cognibill new` writes a commented template session file"
+
+MAX_SESSION_BYTES = 8 * 1024 * 1024
+"""The largest session file read (8 MiB, about 18,000 visits): a session file is read whole and
+takes about 30 times its size in memory while it is checked. Larger runs come as CSV exports,
+which are read in batches."""
+
+MAX_NESTING = 32
+"""Deepest nesting of arrays and inline tables in a TOML file (a session file needs 5:
+``visit = [{ service = [{ modifiers = ["GN"] }] }]``)."""
+
+_TOO_LARGE_HINT = (
+    "split the visits over several session files, or bill a CSV export of them "
+    "(`cognibill claim` reads exports of any size in batches)"
+)
 
 _INTERNAL = frozenset({"source", "line"})
 """Fields the reader fills in; a file may not set them."""
@@ -97,10 +117,19 @@ def read_session_file(
     """
     if os.fspath(path) == STDIN:
         stream = stdin if stdin is not None else sys.stdin.buffer
-        return read_session_text(stream.read(), name or STDIN_NAME)
+        shown = name or STDIN_NAME
+        try:
+            data = stream.read(MAX_SESSION_BYTES + 1)
+        except OSError as exc:
+            reason = (exc.strerror or type(exc).__name__).lower()
+            raise _error(
+                shown, [(None, None, f"cannot read the input: {reason}")], hint=None
+            ) from None
+        return read_session_text(data, shown)
     shown = name or os.fspath(path)
     try:
-        data = Path(path).read_bytes()
+        with Path(path).open("rb") as handle:
+            data = handle.read(MAX_SESSION_BYTES + 1)
     except FileNotFoundError:
         raise _error(shown, [(None, None, "no such file")], hint=None) from None
     except IsADirectoryError:
@@ -115,6 +144,8 @@ def read_session_file(
 
 def read_session_text(data: str | bytes, name: str = STDIN_NAME) -> list[Visit]:
     """The visits of a session file's content (bytes must be UTF-8; a BOM is allowed)."""
+    if len(data) > MAX_SESSION_BYTES:
+        raise _error(name, [(None, None, _too_large())], hint=_TOO_LARGE_HINT)
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8-sig")
@@ -123,14 +154,116 @@ def read_session_text(data: str | bytes, name: str = STDIN_NAME) -> list[Visit]:
     else:
         text = data.removeprefix("\ufeff")
     try:
-        document = tomllib.loads(text)
+        document = load_toml(text)
+        problems: list[_Problem] = []
+        visits = _read_document(document, _Positions(text), name, problems)
+    except TomlLimitError as exc:
+        raise _error(name, [(exc.line, None, exc.reason)]) from None
     except tomllib.TOMLDecodeError as exc:
         raise _error(name, [_syntax_problem(text, str(exc))]) from None
-    problems: list[_Problem] = []
-    visits = _read_document(document, _Positions(text), name, problems)
+    except RecursionError:  # a backstop: load_toml bounds the nesting
+        raise _error(name, [(None, None, _TOO_DEEP)]) from None
     if problems:
         raise _error(name, problems)
     return visits
+
+
+def _too_large() -> str:
+    return (
+        f"larger than {MAX_SESSION_BYTES // (1024 * 1024)} MiB: too large for a session file "
+        "(it is read whole)"
+    )
+
+
+# -- bounded TOML ------------------------------------------------------------------------------
+
+
+class TomlLimitError(ValueError):
+    """A TOML text beyond what is read: nested too deep, or a number too long."""
+
+    def __init__(self, line: int | None, reason: str) -> None:
+        super().__init__(reason)
+        self.line = line
+        self.reason = reason
+
+
+_LONG_NUMBER = re.compile(r"[0-9_]{4000,}")
+
+
+def load_toml(text: str) -> dict[str, Any]:
+    """``tomllib.loads`` within bounds: :class:`TomlLimitError` (with the line) for arrays and
+    inline tables nested more than :data:`MAX_NESTING` deep or an integer too long for Python
+    to read (more than 4,300 digits); ``tomllib.TOMLDecodeError`` for a syntax error."""
+    deep = toml_nesting_problem(text)
+    if deep is not None:
+        raise TomlLimitError(*deep)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        raise
+    except ValueError:  # int() refuses more than sys.get_int_max_str_digits() digits
+        long = _LONG_NUMBER.search(text)
+        line = None if long is None else text.count("\n", 0, long.start()) + 1
+        raise TomlLimitError(line, "a number with more than 4,300 digits") from None
+
+
+_TOO_DEEP = f"arrays and inline tables nested more than {MAX_NESTING} deep"
+_SPECIAL = re.compile(r"""[\[\]{}#"']""")
+_BASIC = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_LITERAL = re.compile(r"'[^'\n]*'")
+_MULTI_BASIC = re.compile(r'"""(?:[^"\\]|\\.|""?(?!"))*"{3,5}', re.DOTALL)
+
+
+def toml_nesting_problem(text: str, most: int = MAX_NESTING) -> tuple[int, str] | None:
+    """``(line, reason)`` when arrays and inline tables of a TOML text nest more than ``most``
+    deep, else None.
+
+    One pass in linear time that skips comments and strings, so that brackets inside them do not
+    count; ``tomllib`` (which recurses once per level, and would raise ``RecursionError`` after
+    a few hundred) is called only on text that passes. A string that never closes ends the scan:
+    ``tomllib`` reports it.
+    """
+    depth = 0
+    pos = 0
+    search = _SPECIAL.search
+    while (found := search(text, pos)) is not None:
+        at = found.start()
+        c = text[at]
+        if c in "[{":
+            depth += 1
+            if depth > most:
+                return text.count("\n", 0, at) + 1, f"{_TOO_DEEP} ([ ] or {{ }} inside each other)"
+            pos = at + 1
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+            pos = at + 1
+        elif c == "#":
+            end = text.find("\n", at)
+            if end < 0:
+                return None
+            pos = end
+        else:
+            end = _string_end(text, at, c)
+            if end < 0:
+                return None
+            pos = end
+    return None
+
+
+def _string_end(text: str, at: int, quote: str) -> int:
+    """Where the string starting at ``at`` ends; the next line when it does not close on its
+    line; -1 when a multi-line string never closes."""
+    if text.startswith(quote * 3, at):
+        if quote == "'":
+            end = text.find("'''", at + 3)
+            return -1 if end < 0 else end + 3
+        multi = _MULTI_BASIC.match(text, at)
+        return -1 if multi is None else multi.end()
+    one = (_BASIC if quote == '"' else _LITERAL).match(text, at)
+    if one is not None:
+        return one.end()
+    end = text.find("\n", at)
+    return len(text) if end < 0 else end
 
 
 # -- the document ------------------------------------------------------------------------------
@@ -232,8 +365,13 @@ def _read_service(
     if not isinstance(raw, dict):
         problems.append((where.line(base), "service", f"expected a table, got {_kind(raw)}"))
         return None
+    # "minute = 38" is reported as an unknown key (did you mean 'minutes'?), not twice.
+    misspelt = any(_guess(k, _SERVICE_KEYS) == "minutes" for k in raw if k not in _SERVICE_KEYS)
     raw = _known(raw, _SERVICE_KEYS, base, where, problems)
+    missing = "minutes" not in raw and not misspelt
     bad = _check_service_values(raw)
+    if missing:
+        bad.append(("minutes", f"required, but missing: {_MINUTES_DECIDE}"))
     problems.extend((where.line((*base, k)), _field((*base, k)), why) for k, why in bad)
     raw["line"] = where.line(base)
     service = _validate(_adapter(Service), raw, base, where, problems)
@@ -241,6 +379,18 @@ def _read_service(
 
 
 _INTEGER = re.compile(r"[+-]?\d+")
+_MOST_DIGITS = 18
+"""Digits of the longest whole number read from text (minutes, units): any more is no count."""
+_MOST_UNITS = MAX_MINUTES // UNIT_MINUTES
+"""No service bills more units than a day of minutes holds."""
+
+_MINUTES_DECIDE = (
+    "the minutes of direct treatment with this code decide its units (RULES.md §1, §11)"
+)
+_NO_MINUTES = (
+    "0 minutes: enter the minutes of direct treatment with this code, or delete the service "
+    "(a service table is a code performed; 0 to 7 minutes earn no unit, RULES.md §1)"
+)
 
 
 def _check_service_values(raw: dict[str, Any]) -> list[tuple[str, str]]:
@@ -259,6 +409,9 @@ def _check_service_values(raw: dict[str, Any]) -> list[tuple[str, str]]:
     for key in _INT_KEYS:
         value = raw.get(key)
         if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+            if len(value.strip().lstrip("+-")) > _MOST_DIGITS:
+                bad.append((key, f"{_show(value)} is not a plausible number"))
+                continue
             raw[key] = value = int(value)
         if isinstance(value, bool):  # pydantic's lax mode would take true for 1 minute
             bad.append((key, f"expected a whole number, got {_show(value)}"))
@@ -266,6 +419,12 @@ def _check_service_values(raw: dict[str, Any]) -> list[tuple[str, str]]:
             bad.append((key, "cannot be negative"))
         elif key == "minutes" and isinstance(value, int) and value > MAX_MINUTES:
             bad.append((key, f"more than a day ({MAX_MINUTES} minutes)"))
+        elif key == "minutes" and isinstance(value, int) and value == 0:
+            bad.append((key, _NO_MINUTES))
+        elif key == "assistant_minutes" and isinstance(value, int) and value > MAX_MINUTES:
+            bad.append((key, f"more than a day ({MAX_MINUTES} minutes)"))
+        elif key == "units_billed" and isinstance(value, int) and value > _MOST_UNITS:
+            bad.append((key, f"more than a day of units ({_MOST_UNITS})"))
     minutes, assistant = raw.get("minutes", 0), raw.get("assistant_minutes", 0)
     ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (minutes, assistant))
     reported = {key for key, _ in bad}
@@ -298,13 +457,18 @@ def _known(
 
 
 def _did_you_mean(key: str, allowed: tuple[str, ...]) -> str:
+    guess = _guess(key, allowed)
+    return f" (did you mean {guess!r}?)" if guess else ""
+
+
+def _guess(key: str, allowed: tuple[str, ...]) -> str | None:
     if key in _INTERNAL:
-        return ""
+        return None
     guess = _ALIASES.get(key.lower())
     if guess not in allowed:
         close = difflib.get_close_matches(key.lower(), allowed, n=1, cutoff=0.6)
         guess = close[0] if close else None
-    return f" (did you mean {guess!r}?)" if guess else ""
+    return guess
 
 
 # -- validation --------------------------------------------------------------------------------
@@ -450,6 +614,13 @@ def _syntax_problem(text: str, message: str) -> _Problem:
 
 
 def _error(name: str, problems: list[_Problem], hint: str | None = _HINT) -> InputError:
+    from cognibill.entries import escape_controls  # keys and values are the file's own text
+
+    name = escape_controls(name)
+    problems = [
+        (line, None if field is None else escape_controls(field), escape_controls(reason))
+        for line, field, reason in problems
+    ]
     ordered = tuple(sorted(problems, key=lambda p: (p[0] is None, p[0] or 0)))
     if len(ordered) == 1:
         line, field, reason = ordered[0]
@@ -476,7 +647,7 @@ class _Positions:
     def __init__(self, text: str) -> None:
         self._text = text
         self._pos = 0
-        self._newlines = [i for i, c in enumerate(text) if c == "\n"]
+        self._newlines = [m.start() for m in re.finditer("\n", text)]
         self._lines: dict[_Path, int] = {}
         self._counts: dict[_Path, int] = {}
         # tomllib accepted the text, so the scan cannot fail; if it ever does, the lines found so

@@ -1,4 +1,10 @@
-"""The people's view of ``cognibill claim``: claim lines, findings and rejected rows."""
+"""The people's view of ``cognibill claim``: claim lines, findings and rejected rows.
+
+Every text from an input (a patient id, a payer, a header, a reason quoting a cell) reaches the
+terminal as :class:`rich.text.Text` with its control characters escaped (:func:`escape_controls`):
+never read as Rich markup (``[/x]`` in a cell), never acted on by the terminal (``ESC ]0;…`` would
+retitle the window, colour codes repaint it).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from cognibill.entries import escape_controls
 from cognibill.findings import Severity
 
 if TYPE_CHECKING:
@@ -17,6 +24,11 @@ if TYPE_CHECKING:
     from cognibill.engine.run import Summary
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def plain(value: object, style: str = "") -> Text:
+    """A value shown as it is: no markup, control characters escaped."""
+    return Text(escape_controls(str(value)), style=style)
 
 
 TABLE_VISITS = 500
@@ -92,20 +104,20 @@ def render_claims(stream: IO[str], table: ClaimTable, summary: Summary) -> None:
             lines.add_section()
         last = row["visit"]
         lines.add_row(
-            row["patient_id"] if first else "",
-            row["date"] if first else "",
-            (row["payer"] or "") if first else "",
-            row["code"],
-            str(row["units"]),
-            str(row["minutes"]),
-            " ".join(row["modifiers"]),
-            _money(row["allowed"]),
-            _finding_ids(row["findings"]),
+            plain(row["patient_id"] if first else ""),
+            plain(row["date"] if first else ""),
+            plain((row["payer"] or "") if first else ""),
+            plain(row["code"]),
+            plain(row["units"]),
+            plain(row["minutes"]),
+            plain(" ".join(row["modifiers"])),
+            plain(_money(row["allowed"])),
+            plain(_finding_ids(row["findings"])),
         )
     if last is not None:
         lines.add_section()
     console.print(lines)
-    console.print(Text(f"Visit key: {summary.visit_key}"))
+    console.print(plain(f"Visit key: {summary.visit_key}"))
     if table.more_visits:
         console.print(
             Text(
@@ -120,31 +132,33 @@ def render_claims(stream: IO[str], table: ClaimTable, summary: Summary) -> None:
             where = f"{f['source']}:{f['line']}"
             console.print(
                 Text.assemble(
-                    f"{where}: ",
+                    plain(f"{where}: "),
                     (f["severity"], _STYLE[f["severity"]]),
-                    f"[{f['id']}]: {f['message']}",
+                    plain(f"[{f['id']}]: {f['message']}"),
                 )
             )
     explained = [row for row in table.lines if row.get("trace")]
     if explained:
         console.print(Text("How it was worked out", style="bold"))
         for row in explained:
-            console.print(Text(f"{row['source']}:{row['line']}: {row['patient_id']} {row['date']}"))
+            console.print(
+                plain(f"{row['source']}:{row['line']}: {row['patient_id']} {row['date']}")
+            )
             for step in row["trace"]:
-                console.print(Text(f"  - {step}"))
+                console.print(plain(f"  - {step}"))
     if table.more_findings:
         console.print(Text(f"Findings of the other {table.more_visits:,} visits", style="bold"))
         ranked = sorted(table.more_findings.items(), key=lambda kv: (-_RANK[kv[0][0]], -kv[1]))
         for (severity, rule_id), count in ranked:
             console.print(
-                Text.assemble(f"{count:>9,} ", (severity, _STYLE[severity]), f"[{rule_id}]")
+                Text.assemble(f"{count:>9,} ", (severity, _STYLE[severity]), plain(f"[{rule_id}]"))
             )
     rejected = table.rejected
     if rejected:
         console.print(Text(f"Rejected rows ({len(rejected)})", style="bold"))
         for bad in rejected[:TABLE_REJECTED]:
             column = f"{bad['column']}: " if bad["column"] else ""
-            console.print(Text(f"{bad['source']}:{bad['line']}: {column}{bad['reason']}"))
+            console.print(plain(f"{bad['source']}:{bad['line']}: {column}{bad['reason']}"))
         if len(rejected) > TABLE_REJECTED:
             console.print(
                 Text(f"... and {len(rejected) - TABLE_REJECTED:,} more (--errors PATH lists all)")

@@ -1,4 +1,8 @@
-"""Tables for ``cognibill units`` and ``cognibill ranges``."""
+"""Tables for ``cognibill units`` and ``cognibill ranges``.
+
+Text that can come from a user's files (a payer profile's name and note) is shown as it is:
+never read as Rich markup, its control characters escaped (``cognibill.render.claims.plain``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cognibill.findings import Finding, Severity
+from cognibill.render.claims import plain
 from cognibill.report import label_of
 
 if TYPE_CHECKING:
@@ -40,10 +45,10 @@ def advice(result: UnitResult) -> list[str]:
 def finding_lines(console: Console, findings: tuple[Finding, ...] | list[Finding]) -> None:
     for f in findings:
         console.print(
-            Text.assemble((f.severity.value, _STYLE[f.severity]), f"[{f.id}]: {f.message}")
+            Text.assemble((f.severity.value, _STYLE[f.severity]), plain(f"[{f.id}]: {f.message}"))
         )
         if f.hint:
-            console.print(f"  hint: {f.hint}", markup=False)
+            console.print(plain(f"  hint: {f.hint}"))
 
 
 def estimate_lines(estimate: Estimate) -> list[str]:
@@ -57,8 +62,17 @@ def estimate_lines(estimate: Estimate) -> list[str]:
     out = [head]
     if estimate.limiting_charge is not None:
         out.append(f"Limiting charge (non-participating): ${estimate.limiting_charge:,.2f}.")
-    out.append(f"Data: {' '.join(_sentence(note) for note in estimate.notes)}")
+    data = data_line(estimate)
+    if data is not None:
+        out.append(data)
     return out
+
+
+def data_line(estimate: Estimate) -> str | None:
+    """Where the numbers came from, in one line; None when the estimate has no notes (a
+    payer's own rates, with no note of its own)."""
+    notes = [_sentence(note.strip()) for note in estimate.notes if note.strip()]
+    return f"Data: {' '.join(notes)}" if notes else None
 
 
 def _sentence(note: str) -> str:
@@ -69,7 +83,7 @@ def render_units(
     console: Console, result: UnitResult, estimate: Estimate | None = None, *, explain: bool
 ) -> None:
     table = Table(
-        title=f"Units: {result.rule.long_name} ({result.rule.source})", title_justify="left"
+        title=plain(f"Units: {result.rule.long_name} ({result.rule.source})"), title_justify="left"
     )
     table.add_column("Code")
     table.add_column("Service")
@@ -79,27 +93,34 @@ def render_units(
         table.add_column("Allowed", justify="right")
     for i, line in enumerate(result.lines):
         money = [str(estimate.lines[i].allowed)] if estimate is not None else []
-        table.add_row(line.code, label_of(line.code), str(line.minutes), f"× {line.units}", *money)
+        table.add_row(
+            *map(plain, (line.code, label_of(line.code), line.minutes, f"× {line.units}", *money))
+        )
     table.add_section()
     table.add_row(
-        "Total",
-        "timed minutes / all units",
-        str(result.total_timed_minutes),
-        f"{result.total_units}",
-        *([str(estimate.allowed)] if estimate is not None else []),
+        *map(
+            plain,
+            (
+                "Total",
+                "timed minutes / all units",
+                result.total_timed_minutes,
+                result.total_units,
+                *([estimate.allowed] if estimate is not None else []),
+            ),
+        )
     )
     console.print(table)
     for sentence in advice(result):
-        console.print(sentence, markup=False)
+        console.print(plain(sentence))
     finding_lines(console, result.findings)
     if estimate is not None:
         for sentence in estimate_lines(estimate):
-            console.print(sentence, markup=False)
+            console.print(plain(sentence))
     if explain:
         console.print("How it was worked out:", style="bold")
         steps = [*result.trace, *(estimate.trace if estimate is not None else ())]
         for step in steps:
-            console.print(f"  - {step}", markup=False)
+            console.print(plain(f"  - {step}"))
 
 
 def render_compare(
@@ -124,43 +145,61 @@ def render_compare(
         table.add_column(result.rule.value.upper(), justify="right")
     for code in codes:
         table.add_row(
-            code,
-            label_of(code),
-            str(minutes[code]),
-            *[f"× {result.units_of(code)}" for result in results],
+            *map(
+                plain,
+                (
+                    code,
+                    label_of(code),
+                    minutes[code],
+                    *[f"× {result.units_of(code)}" for result in results],
+                ),
+            )
         )
     table.add_section()
     table.add_row(
-        "Total",
-        "all units",
-        str(results[0].total_timed_minutes),
-        *[str(r.total_units) for r in results],
+        *map(
+            plain,
+            (
+                "Total",
+                "all units",
+                results[0].total_timed_minutes,
+                *[r.total_units for r in results],
+            ),
+        )
     )
     table.add_row(
-        "Next unit",
-        "at timed minutes",
-        "",
-        *["–" if r.next_unit_at is None else str(r.next_unit_at) for r in results],
+        *map(
+            plain,
+            (
+                "Next unit",
+                "at timed minutes",
+                "",
+                *["–" if r.next_unit_at is None else r.next_unit_at for r in results],
+            ),
+        )
     )
     if estimates:
-        table.add_row("Allowed", estimates[0].payer.name, "", *[str(e.allowed) for e in estimates])
+        table.add_row(
+            *map(plain, ("Allowed", estimates[0].payer.name, "", *[e.allowed for e in estimates]))
+        )
     console.print(table)
-    if estimates:
-        console.print(estimate_lines(estimates[0])[-1], markup=False)
+    data = data_line(estimates[0]) if estimates else None
+    if data is not None:
+        console.print(plain(data))
     for result in results:
         if result.findings or explain:
-            console.print(f"{result.rule.long_name}:", style="bold")
+            console.print(plain(f"{result.rule.long_name}:", style="bold"))
         finding_lines(console, result.findings)
         if explain:
             for step in result.trace:
-                console.print(f"  - {step}", markup=False)
+                console.print(plain(f"  - {step}"))
 
 
 def render_ranges(console: Console, rows: list[UnitRange]) -> None:
-    console.print("Units by total timed minutes (RULES.md §1)", markup=False)
+    console.print(plain("Units by total timed minutes (RULES.md §1)"))
     table = Table()
     for name in ("Units", "Minutes", "97129", "97130"):
         table.add_column(name, justify="right")
     for r in rows:
-        table.add_row(str(r.units), f"{r.low}–{r.high}", str(r.primary), str(r.addon))
+        table.add_row(*map(plain, (r.units, f"{r.low}–{r.high}", r.primary, r.addon)))
     console.print(table)
