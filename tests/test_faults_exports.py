@@ -166,3 +166,23 @@ def test_a_fullwidth_or_small_formula_sign_is_neutralised_in_csv(
     path.write_text(f"Patient,DOS,CPT,Minutes\n{first}1+2,2026-03-02,97129,38\n", "utf-8")
     run = cli("claim", str(path), "-f", "csv")
     assert f"'{first}1+2" in run.out
+
+
+def test_check_lines_and_rejected_rows_on_stderr_show_control_characters_escaped(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """A provider cell holding colour codes reaches ``check``'s lines (a finding quotes it)
+    and a rejected row's reason; the terminal gets ``\\x1b``, never the escape itself."""
+    path = tmp_path / "esc.csv"
+    path.write_text(
+        "Patient,DOS,Provider,CPT,Minutes\n"
+        "P-1,2026-03-02,Ann,97129,38\n"
+        "P-1,2026-03-02,\x1b[31mred\x1b[0m,97129,38\n"
+        "P-2,2026-03-02,Bo,97129,\x1b]0;title\x07\n",
+        "utf-8",
+    )
+    checked = cli("check", str(path))
+    claimed = cli("claim", str(path), "-f", "csv")
+    for text in (checked.out, checked.err, claimed.err):
+        assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b]0;title" in checked.out

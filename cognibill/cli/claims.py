@@ -326,6 +326,13 @@ def _recorded_line(path: Path | None, recorded: Any) -> str:
     )
 
 
+def _terminal(text: str) -> str:
+    """Lines for stderr with every input-made control character escaped (issue 11)."""
+    from cognibill.entries import escape_controls
+
+    return "".join(escape_controls(line) + "\n" for line in text.splitlines())
+
+
 def _note_lines(summary: Summary) -> str:
     """How each export was read, then the per-file notes, one line each
     (``file: info[checks-skipped]: ...``)."""
@@ -482,9 +489,9 @@ def claim(
     finally:
         run.close()
     if fmt in (OutputFormat.TABLE, OutputFormat.CSV) and not quiet:
-        sys.stderr.write(_note_lines(run.summary))
+        sys.stderr.write(_terminal(_note_lines(run.summary)))
         if rejected:
-            sys.stderr.write(_rejected_lines(rejected))
+            sys.stderr.write(_terminal(_rejected_lines(rejected)))
     if not quiet:
         sys.stderr.write(_summary_line(run.summary))
         if recorded is not None:
@@ -681,8 +688,11 @@ class _FindingSink:
         from cognibill.writers import to_json
 
         if self.fmt is OutputFormat.TABLE:
+            from cognibill.entries import escape_controls
+
             where = f"{row['source']}:{row['line']}" if row["line"] is not None else row["source"]
-            self.out.write(f"{where}: {row['severity']}[{row['id']}]: {row['message']}\n")
+            text = f"{where}: {row['severity']}[{row['id']}]: {row['message']}"
+            self.out.write(escape_controls(text) + "\n")
         elif self.fmt is OutputFormat.JSON:
             self.rows.append(row)
         elif self.fmt is OutputFormat.NDJSON:
