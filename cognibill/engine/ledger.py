@@ -88,7 +88,7 @@ def late_kx(
     push past the KX threshold. ``recorded``: this run's claim lines (``CLAIM_LINE``);
     ``prior``: the ledger's lines of their patients (``PRIOR``); ``kx``: the threshold in cents
     by year. Returns (source, message, lines) per patient, year and group."""
-    from cognibill.engine.thresholds import threshold_group
+    from cognibill.engine.thresholds import GROUP_LABEL, threshold_group
 
     keys = ["patient", "year", "group"]
     mine = (
@@ -137,7 +137,7 @@ def late_kx(
             f"{d:%Y-%m-%d} {c} (run {r})"
             for d, c, r in rows.select("date", "code", "run_id").iter_rows()
         )
-        who = "PT+SLP" if group == "pt-slp" else "OT"
+        who = GROUP_LABEL[str(group)]
         message = (
             f"{patient} {year} {who}: earlier dates in this export move the KX crossing; "
             f"lines already billed without KX now needed it: {listed}"

@@ -22,7 +22,8 @@ from cognibill.engine.visits import visit_columns
 GROUP_OF_DISCIPLINE = {"pt": "pt-slp", "pta": "pt-slp", "slp": "pt-slp", "ot": "ot", "ota": "ot"}
 """The threshold group of a line without GP/GN/GO, by the discipline that furnished it."""
 
-_LABEL = {"pt-slp": "PT+SLP", "ot": "OT"}
+GROUP_LABEL = {"pt-slp": "PT+SLP", "ot": "OT"}
+"""How messages name each threshold group (RULES.md §8)."""
 
 
 @dataclass
@@ -233,7 +234,7 @@ def _findings(work: pl.DataFrame, review: int) -> pl.DataFrame:
     crossing = work.filter(pl.col("crosses_kx") | pl.col("crosses_review")).sort("visit", "n")
     if crossing.is_empty():
         return empty(FINDINGS)
-    label = pl.col("group").replace_strict(_LABEL)
+    label = pl.col("group").replace_strict(GROUP_LABEL)
     head = pl.format("{} {} {} therapy reaches {}", "patient", "year", label, dollars("after"))
     kx = crossing.filter(pl.col("crosses_kx")).select(
         "visit",

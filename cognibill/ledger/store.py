@@ -24,7 +24,6 @@ from cognibill.ledger.seeds import SeedRow
 GROUPS = ("pt-slp", "ot")
 """The threshold groups (RULES.md §6): PT and SLP together, OT apart."""
 
-_LABEL = {"pt-slp": "PT+SLP", "ot": "OT"}
 
 LEDGER_LINE: dict[str, pl.DataType | type[pl.DataType]] = {
     "line_id": pl.Int64,
@@ -688,6 +687,8 @@ class Ledger:
         kx = _kx_of(limits.kx, year)
         review = int(limits.review)
         groups = []
+        from cognibill.engine.thresholds import GROUP_LABEL
+
         for group in GROUPS:
             mine = lines.filter(pl.col("counted") & (pl.col("group") == group))
             lo = int(mine.get_column("allowed_lo").sum())
@@ -697,7 +698,7 @@ class Ledger:
             groups.append(
                 GroupToDate(
                     group,
-                    _LABEL[group],
+                    GROUP_LABEL[group],
                     lo,
                     hi,
                     seeded,
