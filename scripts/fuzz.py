@@ -463,7 +463,9 @@ def payers_case(rng: random.Random, sources: list[Path]) -> Case:
         args[1:1] = ["--payers", "payers.toml"] if args[1:2] != ["show"] else []
         if args[1] == "show":
             args += ["--payers", "payers.toml"]
-    return Case("payers", args, {"payers.toml": data}, fmt=fmt if args[0] == "units" else "table")
+    # the machine formats carry names verbatim (as claim's CSV does); only a table escapes them
+    shown = "table" if "-f" not in args else args[args.index("-f") + 1]
+    return Case("payers", args, {"payers.toml": data}, fmt=shown)
 
 
 def draw_case(
