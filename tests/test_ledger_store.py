@@ -348,7 +348,7 @@ def test_a_stop_signal_before_commit_leaves_the_ledger_as_it_was(
 
 
 _CHILD = """
-import sys, time
+import contextlib, sys, time
 from pathlib import Path
 from cognibill.ledger import store
 from tests.test_ledger_store import RUN, claim_lines, FEB
@@ -359,6 +359,7 @@ def wait() -> None:
 store.BEFORE_COMMIT.append(wait)
 with store.open_ledger(sys.argv[1]) as ledger:
     ledger._conn.execute("PRAGMA cache_size = 2")  # spill to the WAL before the commit
+    store._cache_for = lambda conn, lines: contextlib.nullcontext()  # and keep it small
     many = claim_lines(*({"date": FEB, "patient_id": f"P{n}"} for n in range(3000)))
     ledger.record_run(RUN, many)
 """
