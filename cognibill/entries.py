@@ -1,10 +1,6 @@
 """Parse command-line entries (``38``, ``97112=24``) into engine entries.
 
-Minutes are read as an export's minutes cells are (``cognibill.inputs.cells.parse_minutes``,
-mirrored here because ``cognibill units`` imports no reader): whole minutes written with any
-script's decimal digits (``38``, ``٣٨``, fullwidth ``３８``), optionally ``38.0`` or
-``38 min``, with surrounding whitespace of any kind ignored; never ``1_000``, a fraction, a sign
-other than ``+``, or more than a day.
+Minutes are read as an export's minutes cells are, by :func:`cognibill.minutes.read_minutes`.
 """
 
 from __future__ import annotations
@@ -13,20 +9,14 @@ import re
 from collections.abc import Iterable
 
 from cognibill.catalogue import COGNITIVE_PRIMARY, Catalogue, load_catalogue
-from cognibill.engine.units import MAX_MINUTES, Entry
+from cognibill.engine.units import Entry
 from cognibill.errors import EntryError
+from cognibill.minutes import MinutesError, read_minutes
 
 _FORM = "expected minutes (38) or CODE=MINUTES (97112=24)"
 
-# The patterns of cognibill.inputs.cells.parse_minutes (a test checks they agree).
-_MINUTES_SUFFIX = re.compile(r"\s*(?:mins?|minutes)\.?$", re.IGNORECASE)
-_WHOLE = re.compile(r"\+?(\d+)(?:\.0*)?")
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
-_CLOCK = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")
-_NEGATIVE_ZERO = re.compile(r"-(?:0+\.?0*|\.0+)", re.ASCII)
-
-_MOST_DIGITS = 4000
-"""Digits read as a number at most: Python refuses to convert more than 4,300, and a day is 4."""
+_NEEDS_FORM = re.compile(r"empty|no minus sign|hours:minutes|is not a number")
+"""Reasons that the expected forms of an entry answer."""
 
 _CONTROL = re.compile(
     "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
@@ -62,33 +52,13 @@ def _quoted(text: str, limit: int = 40) -> str:
 
 
 def parse_minutes(text: str, entry: str) -> int:
-    """Whole minutes from ``text``; errors name the whole ``entry``."""
-    name = shown(entry)
-    value = _MINUTES_SUFFIX.sub("", text.strip())
-    if not value:
-        raise EntryError(f"{name}: minutes are missing", hint=_FORM)
-    found = _WHOLE.fullmatch(value)
-    if found is None:
-        if _NEGATIVE_ZERO.fullmatch(value):
-            raise EntryError(f"{name}: minutes take no minus sign; write 0", hint=_FORM)
-        if _NUMBER.fullmatch(value):
-            if value.startswith("-"):
-                raise EntryError(f"{name}: minutes cannot be negative")
-            raise EntryError(f"{name}: minutes must be whole minutes, not {shown(value)}")
-        if _CLOCK.fullmatch(value):
-            raise EntryError(
-                f"{name}: {_quoted(value)} looks like hours:minutes; give whole minutes", hint=_FORM
-            )
-        raise EntryError(f"{name}: {_quoted(value)} is not a number of minutes", hint=_FORM)
-    digits = found.group(1)
-    if len(digits) > _MOST_DIGITS:
-        raise EntryError(
-            f"{name}: a number of {len(digits):,} digits is more than a day ({MAX_MINUTES} minutes)"
-        )
-    minutes = int(digits)
-    if minutes > MAX_MINUTES:
-        raise EntryError(f"{name}: {minutes} minutes is more than a day ({MAX_MINUTES} minutes)")
-    return minutes
+    """Whole minutes from ``text`` (:func:`cognibill.minutes.read_minutes`); errors name the
+    whole ``entry``."""
+    try:
+        return read_minutes(text)
+    except MinutesError as exc:
+        hint = _FORM if _NEEDS_FORM.search(str(exc)) else None
+        raise EntryError(f"{shown(entry)}: {exc}", hint=hint) from None
 
 
 def _looks_like_minutes(text: str) -> bool:

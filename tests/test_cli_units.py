@@ -81,7 +81,7 @@ def test_explain_prints_the_trace(cli) -> None:  # type: ignore[no-untyped-def]
     [
         ("-5", "-5: minutes cannot be negative"),
         ("abc", "abc: expected minutes"),
-        ("97129=", "97129=: minutes are missing"),
+        ("97129=", "97129=: the minutes are empty"),
         ("99999=10", "99999=10: unknown code 99999"),
         ("100000", "100000: 100000 minutes is more than a day"),
         ("38.5", "38.5: minutes must be whole minutes"),

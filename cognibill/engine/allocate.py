@@ -431,7 +431,7 @@ def _empty_ties() -> pl.DataFrame:
     return pl.DataFrame(schema=TIES)
 
 
-def _scattered(n: int, default: object, *updates: tuple[pl.Series, pl.Series]) -> pl.Series:
+def _scattered(n: int, default: int | None, *updates: tuple[pl.Series, pl.Series]) -> pl.Series:
     """A column of ``n`` ``default`` values, then each ``(rows, values)`` written at its rows."""
     out = pl.repeat(default, n, dtype=updates[0][1].dtype, eager=True)
     for rows, values in updates:

@@ -31,6 +31,7 @@ from fractions import Fraction
 
 from cognibill.catalogue import Catalogue
 from cognibill.engine.units import MAX_MINUTES, UNIT_MINUTES
+from cognibill.minutes import MOST_DIGITS, NUMBER, WHOLE, MinutesError, read_minutes
 from cognibill.models import PLACE_OF_SERVICE_HELP, Discipline, is_place_of_service
 from cognibill.readers.columns import (
     CREDENTIALS_HELP,
@@ -157,36 +158,14 @@ def parse_optional_date(cell: str) -> dt.date | None:
 
 # -- numbers ------------------------------------------------------------------------------------
 
-_MINUTES_SUFFIX = re.compile(r"\s*(?:mins?|minutes)\.?$", re.IGNORECASE)
-_WHOLE = re.compile(r"\+?(\d+)(?:\.0*)?")
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
-_CLOCK = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")
-
-
-_MOST_DIGITS = 18
-"""Digits a whole number may have before it is read (no count here needs more than 4)."""
-
 
 def parse_minutes(text: str) -> int:
-    """Whole minutes, 0 to a day (``45``, ``45.0``, ``45 min``); raises :class:`BadCell`."""
-    value = _MINUTES_SUFFIX.sub("", text.strip())
-    if not value:
-        raise BadCell("the minutes are empty")
-    found = _WHOLE.fullmatch(value)
-    if found is None:
-        if _NUMBER.fullmatch(value):
-            if value.startswith("-"):
-                raise BadCell(f"minutes cannot be negative ({value})")
-            raise BadCell(f"minutes must be whole minutes, not {value}")
-        if _CLOCK.fullmatch(value):
-            raise BadCell(f"{shown(value)} looks like hours:minutes; give whole minutes")
-        raise BadCell(f"{shown(value)} is not a number of minutes")
-    if len(found.group(1).lstrip("0")) > _MOST_DIGITS:  # int() refuses 4,300 digits
-        raise BadCell(f"{shown(value)} minutes is more than a day ({MAX_MINUTES} minutes)")
-    minutes = int(found.group(1))
-    if minutes > MAX_MINUTES:
-        raise BadCell(f"{minutes} minutes is more than a day ({MAX_MINUTES} minutes)")
-    return minutes
+    """Whole minutes, 0 to a day (``45``, ``45.0``, ``45 min``: :func:`cognibill.minutes.
+    read_minutes`, as a command-line entry is read); raises :class:`BadCell`."""
+    try:
+        return read_minutes(text)
+    except MinutesError as exc:
+        raise BadCell(str(exc)) from None
 
 
 # -- durations and times of day -----------------------------------------------------------------
@@ -371,12 +350,12 @@ def minutes_between(start: str, end: str) -> int:
 def parse_count(text: str, what: str, most: int) -> int:
     """A whole number from 0 to ``most``; ``what`` names it in the reason."""
     value = text.strip()
-    found = _WHOLE.fullmatch(value)
+    found = WHOLE.fullmatch(value)
     if found is None:
-        if value.startswith("-") and _NUMBER.fullmatch(value):
+        if value.startswith("-") and NUMBER.fullmatch(value):
             raise BadCell(f"{what} cannot be negative ({value})")
         raise BadCell(f"{what}: {shown(value)} is not a whole number")
-    if len(found.group(1).lstrip("0")) > _MOST_DIGITS:
+    if len(found.group(1).lstrip("0")) > MOST_DIGITS:
         raise BadCell(f"{what}: {shown(value)} is more than {most}")
     number = int(found.group(1))
     if number > most:
