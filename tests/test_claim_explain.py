@@ -49,3 +49,46 @@ def test_the_table_shows_how_it_was_worked_out_per_visit(cli) -> None:  # type: 
     shown = cli("claim", MULTI, "--explain").out
     assert "How it was worked out" in shown
     assert "  - Tie: 97110, 97112 each have 5 min left over for 1 unit(s)" in shown
+
+
+def _allowed(line: dict) -> str:  # type: ignore[type-arg]
+    value = line["allowed"]
+    return value if isinstance(value, str) else f"{value['low']}–{value['high']}"
+
+
+def test_claim_explain_works_out_each_visits_money_as_units_explain_does(cli) -> None:  # type: ignore[no-untyped-def]
+    """The fee steps are the pricer's own columns worded (RULES.md §7, §8): the same steps
+    units --explain gives, ending in the visit's allowed amount the lines add up to."""
+    args = ("--payer", "medicare", "--locality", "alabama")
+    lines = cli("claim", MULTI, "--explain", *args, "-f", "json").json()["lines"]
+    first = lines[0]
+    units = cli(
+        "units", "97110=26", "97530=19", "97140=6", "--date", "2026-04-07", *args, "-f", "json"
+    ).json()
+    # units prices the 0-unit 97140 too, and has no place of service (the setting's reason)
+    priced = [s for s in units["estimate"]["trace"][1:] if not s.startswith("97140")]
+    assert first["fee_trace"][1:] == priced
+    assert "non-facility (place of service 11)" in first["fee_trace"][0]
+    visit = [
+        ln for ln in lines if (ln["date"], ln["patient_id"]) == (first["date"], first["patient_id"])
+    ]
+    total = sum(float(ln["allowed"]) * 100 for ln in visit)
+    assert first["fee_trace"][-1].startswith(f"Visit: allowed ${total / 100:.2f};")
+    assert all(ln["fee_trace"] is None for ln in lines if ln["trace"] is None)
+
+
+def test_claim_explain_non_par_gives_each_lines_limiting_charge(cli) -> None:  # type: ignore[no-untyped-def]
+    """RULES.md §7: a non-participating provider's limiting charge, 115% of the 95% amount."""
+    lines = cli(
+        "claim", MULTI, "--explain", "--payer", "medicare", "--non-par", "-f", "json"
+    ).json()["lines"]
+    steps = lines[0]["fee_trace"]
+    assert any("non-participating, 95% of" in step for step in steps)
+    assert any("limiting charge 115% of" in step for step in steps)
+    par = cli("claim", MULTI, "--explain", "--payer", "medicare", "-f", "json").json()["lines"]
+    assert not any("limiting charge" in step for step in par[0]["fee_trace"])
+
+
+def test_claim_explain_without_an_estimate_has_no_fee_steps(cli) -> None:  # type: ignore[no-untyped-def]
+    lines = cli("claim", MULTI, "--explain", "--no-estimate", "-f", "json").json()["lines"]
+    assert lines[0]["trace"] and lines[0]["fee_trace"] == []

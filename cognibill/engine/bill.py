@@ -181,10 +181,18 @@ def bill(
     if settings.explain:
         from cognibill.engine.one_visit import visit_traces
 
-        traces = visit_traces(services.services, units, visits)
+        traces = visit_traces(services.services, units, visits).join(
+            _fee_traces(billed.filter(pl.col("units") > 0), visits, settings),
+            on="visit",
+            how="left",
+            maintain_order="left",
+        )
         first = pl.col("visit").is_first_distinct()
-        lines = lines.join(traces, on="visit", how="left", maintain_order="left").with_columns(
-            pl.when(first).then(pl.col("trace")).otherwise(None).alias("trace")
+        lines = lines.join(
+            traces.rename({"fees": "fee_trace"}), on="visit", how="left", maintain_order="left"
+        ).with_columns(
+            pl.when(first).then(pl.col(name)).otherwise(None).alias(name)
+            for name in ("trace", "fee_trace")
         )
     return Billed(lines, checks, sums)
 
@@ -368,10 +376,28 @@ def _unit_values(
 
 
 def _priced(billed: pl.DataFrame, visits: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    money = MONEY
     if settings.pricer is None or billed.is_empty():
-        return billed.with_columns(pl.lit(None, dtype=pl.Int64).alias(m) for m in money)
-    assistant = pl.col("modifiers").list.contains("CQ") | pl.col("modifiers").list.contains("CO")
-    ask = billed.drop(money, strict=False).with_columns(assistant.alias("assistant"))
-    priced = settings.pricer.price(ask, visits)
+        return billed.with_columns(pl.lit(None, dtype=pl.Int64).alias(m) for m in MONEY)
+    priced = settings.pricer.price(_to_price(billed), visits)
     return priced.drop("assistant")  # type: ignore[no-any-return]
+
+
+def _to_price(billed: pl.DataFrame) -> pl.DataFrame:
+    """Billed lines as the pricer takes them: no money yet, ``assistant`` for CQ/CO."""
+    assistant = pl.col("modifiers").list.contains("CQ") | pl.col("modifiers").list.contains("CO")
+    return billed.drop(MONEY, strict=False).with_columns(assistant.alias("assistant"))
+
+
+def _fee_traces(billed: pl.DataFrame, visits: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """``[visit, fees]``: each visit's pricing worked out (``claim --explain``), the pricer's
+    own intermediate columns worded (``Pricer.explain``). A Python step per visit: asked for,
+    never on the default path."""
+    ids = visits.get_column("visit")
+    if settings.pricer is None or billed.is_empty():
+        steps: list[list[str]] = [[] for _ in range(ids.len())]
+    else:
+        estimates = settings.pricer.explain(_to_price(billed), visits)
+        steps = [list(estimate.trace) for estimate in estimates]
+    return pl.DataFrame(
+        {"visit": ids, "fees": steps}, schema={"visit": pl.UInt32, "fees": pl.List(pl.String)}
+    )

@@ -286,7 +286,8 @@ def json_rows(lines: pl.DataFrame) -> Iterator[dict[str, Any]]:
         for name in MONEY
     ]
     shown = lines.with_columns(pl.col("date").dt.to_string("%Y-%m-%d"), *money)
-    fields = (*JSON_FIELDS, "trace") if "trace" in lines.columns else JSON_FIELDS
+    worked = ("trace", "fee_trace") if "trace" in lines.columns else ()  # claim --explain
+    fields = (*JSON_FIELDS, *worked)
     for row in shown.select(fields).iter_rows(named=True):
         for name in MONEY:
             value = row[name]

@@ -144,7 +144,7 @@ def render_claims(stream: IO[str], table: ClaimTable, summary: Summary) -> None:
             console.print(
                 plain(f"{row['source']}:{row['line']}: {row['patient_id']} {row['date']}")
             )
-            for step in row["trace"]:
+            for step in (*row["trace"], *(row.get("fee_trace") or ())):
                 console.print(plain(f"  - {step}"))
     if table.more_findings:
         console.print(Text(f"Findings of the other {table.more_visits:,} visits", style="bold"))
