@@ -55,6 +55,7 @@ def _cells(row: dict[str, Any]) -> list[object]:
         _money(row, "allowed"),
         _money(row, "payer_pays"),
         _money(row, "patient_owes"),
+        "" if row["limiting_charge"] is None else f"{Decimal(row['limiting_charge']) / 100:.2f}",
         notes,
     ]
 

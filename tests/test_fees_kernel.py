@@ -8,6 +8,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+from cognibill.engine.frames import PRICED
 from cognibill.errors import EntryError
 from cognibill.fees.kernel import MONEY, Pricer
 from cognibill.payers import PayerProfile, parse_payers
@@ -282,7 +283,7 @@ def two_visits() -> tuple[pl.DataFrame, pl.DataFrame]:
 def test_price_keeps_the_rows_in_order_with_their_other_columns() -> None:
     lines, visits = two_visits()
     out = PRICER.price(lines, visits)
-    assert out.columns == [*lines.columns, *MONEY]
+    assert out.columns == [*lines.columns, *PRICED]
     assert out.select(lines.columns).equals(lines)
     assert out.get_column("allowed_lo").to_list() == [7000, 2167, 3500, 3519]
     assert out.get_column("allowed_hi").to_list() == [11000, 2167, 5500, 3519]

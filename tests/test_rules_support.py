@@ -121,9 +121,9 @@ class _FeeOnly:
     def price(self, lines: Any, visits: Any) -> Any:
         import polars as pl
 
-        from cognibill.engine.frames import MONEY as money
+        from cognibill.engine.frames import PRICED
 
-        return lines.with_columns(pl.lit(None, dtype=pl.Int64).alias(m) for m in money)
+        return lines.with_columns(pl.lit(None, dtype=pl.Int64).alias(m) for m in PRICED)
 
     def data_versions(self, visits: Any) -> Any:
         return visits.select("visit").with_columns(data_version=None)

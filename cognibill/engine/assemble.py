@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from cognibill.engine.frames import MONEY
+from cognibill.engine.frames import PRICED
 from cognibill.findings import Severity
 from cognibill.outputs.claims import CLAIM_LINE, FINDING
 
 SEVERITY_RANK = {severity.value: severity.rank for severity in Severity}
 
-_MONEY = MONEY
+_MONEY = PRICED
 _VISIT_INFO = (
     "source",
     "visit_line",
@@ -42,6 +42,7 @@ _RENAMED = {
     "payer_hi": "payer_pays_hi",
     "patient_lo": "patient_owes_lo",
     "patient_hi": "patient_owes_hi",
+    "limiting": "limiting_charge",
 }
 
 

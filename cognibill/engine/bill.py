@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import polars as pl
 
 from cognibill.engine.assemble import check_rows, claim_lines, sorted_findings, visit_sums
-from cognibill.engine.frames import FINDINGS, MONEY, VISITS, Batch, conform
+from cognibill.engine.frames import FINDINGS, PRICED, VISITS, Batch, conform
 from cognibill.engine.thresholds import Thresholds, Totals, apply_thresholds
 from cognibill.engine.visits import form_visits
 
@@ -377,7 +377,7 @@ def _unit_values(
 
 def _priced(billed: pl.DataFrame, visits: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     if settings.pricer is None or billed.is_empty():
-        return billed.with_columns(pl.lit(None, dtype=pl.Int64).alias(m) for m in MONEY)
+        return billed.with_columns(pl.lit(None, dtype=pl.Int64).alias(m) for m in PRICED)
     priced = settings.pricer.price(_to_price(billed), visits)
     return priced.drop("assistant")  # type: ignore[no-any-return]
 
@@ -385,7 +385,7 @@ def _priced(billed: pl.DataFrame, visits: pl.DataFrame, settings: Settings) -> p
 def _to_price(billed: pl.DataFrame) -> pl.DataFrame:
     """Billed lines as the pricer takes them: no money yet, ``assistant`` for CQ/CO."""
     assistant = pl.col("modifiers").list.contains("CQ") | pl.col("modifiers").list.contains("CO")
-    return billed.drop(MONEY, strict=False).with_columns(assistant.alias("assistant"))
+    return billed.drop(PRICED, strict=False).with_columns(assistant.alias("assistant"))
 
 
 def _fee_traces(billed: pl.DataFrame, visits: pl.DataFrame, settings: Settings) -> pl.DataFrame:

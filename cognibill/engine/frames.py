@@ -153,12 +153,18 @@ LINES: dict[str, pl.DataType | type[pl.DataType]] = {
     "payer_hi": pl.Int64,
     "patient_lo": pl.Int64,
     "patient_hi": pl.Int64,
+    "limiting": pl.Int64,
+    # the limiting charge (Medicare fee schedule, non-participating: RULES.md §7); else null
 }
 """One row per billing line, in visit order then line order (services in code order; the
 cognitive pair as 97129 then 97130). Lines with 0 units are kept here; the output drops them."""
 
 MONEY = ("allowed_lo", "allowed_hi", "payer_lo", "payer_hi", "patient_lo", "patient_hi")
 """The money columns of LINES (integer cents; lo == hi for an exact amount)."""
+
+PRICED = (*MONEY, "limiting")
+"""What pricing adds to a line of LINES (a pricer's ``price``): the money and the limiting
+charge."""
 
 FINDINGS: dict[str, pl.DataType | type[pl.DataType]] = {
     "visit": pl.UInt32,

@@ -50,7 +50,7 @@ from typing import Any
 
 import polars as pl
 
-from cognibill.engine.frames import MONEY
+from cognibill.engine.frames import MONEY, PRICED
 from cognibill.errors import EntryError
 from cognibill.fees.estimate import (
     LIMITING_CHARGE_RATE,
@@ -309,9 +309,10 @@ class Pricer:
     # -- pricing -----------------------------------------------------------------------------
 
     def price(self, lines: pl.DataFrame, visits: pl.DataFrame) -> pl.DataFrame:
-        """``lines`` with the six money columns (module docstring), in the same row order."""
+        """``lines`` with the six money columns (module docstring) and ``limiting`` (the
+        limiting charge in cents where it applies, else null), in the same row order."""
         money = self._money(lines, visits)
-        return lines.with_columns(money.get_column(name) for name in MONEY)
+        return lines.with_columns(money.get_column(name) for name in PRICED)
 
     def visit_totals(self, priced: pl.DataFrame, visits: pl.DataFrame) -> pl.DataFrame:
         """The old ``VisitPrice`` totals: the six columns of ``price``'s output summed per
@@ -800,6 +801,7 @@ class Pricer:
             *kept,
             "coins",
             "seq",
+            "nonpar",
             a_lo=pl.when(assistant).then(up("lo", "asst")).otherwise("lo"),
             a_hi=pl.when(assistant).then(up("hi", "asst")).otherwise("hi"),
             priced=pl.col("lo").is_not_null(),
@@ -808,15 +810,18 @@ class Pricer:
         frame = frame.with_columns(
             s_lo=pl.col("a_lo") - pl.col("c_lo"), s_hi=pl.col("a_hi") - pl.col("c_hi")
         )
-        if steps:
-            frame = frame.with_columns(
-                limiting=(pl.col("a_lo") * _scaled(LIMITING_CHARGE_RATE, den) + half) // den,
-                cut_lo=up("s_lo", "seq"),
-                cut_hi=up("s_hi", "seq"),
-            )
+        # 115% of the allowed amount, where the 95% rate applies: Medicare fee-schedule pricing,
+        # non-participating (RULES.md §7); null elsewhere
+        limiting = (pl.col("a_lo") * _scaled(LIMITING_CHARGE_RATE, den) + half) // den
+        frame = frame.with_columns(
+            limiting=pl.when(pl.col("nonpar") < den).then(limiting),
+            cut_lo=up("s_lo", "seq"),
+            cut_hi=up("s_hi", "seq"),
+        )
         return frame.select(
             *kept,
-            *(("a_lo", "a_hi", "s_lo", "s_hi", "limiting", "cut_lo", "cut_hi") if steps else ()),
+            *(("a_lo", "a_hi", "s_lo", "s_hi", "cut_lo", "cut_hi") if steps else ()),
+            "limiting",
             allowed_lo=pl.col("a_lo").fill_null(0),
             allowed_hi=pl.col("a_hi").fill_null(0),
             payer_lo=(pl.col("s_lo") - up("s_lo", "seq")).fill_null(0),

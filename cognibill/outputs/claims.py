@@ -57,6 +57,8 @@ CLAIM_LINE: dict[str, pl.DataType | type[pl.DataType]] = {
     "payer_pays_hi": pl.Int64,
     "patient_owes_lo": pl.Int64,
     "patient_owes_hi": pl.Int64,
+    "limiting_charge": pl.Int64,
+    # cents; only under Medicare fee-schedule pricing, non-participating (claim --non-par)
     "findings": pl.List(FINDING),
 }
 """One claim line, as every output takes it."""
@@ -79,13 +81,19 @@ CSV_FIELDS = (
     "allowed",
     "payer_pays",
     "patient_owes",
+    "limiting_charge",
     "findings",
 )
 """The columns of ``claim --format csv``."""
 
 JSON_FIELDS = (
-    *(name for name in CLAIM_LINE if not name.endswith(("_lo", "_hi")) and name != "findings"),
+    *(
+        name
+        for name in CLAIM_LINE
+        if not name.endswith(("_lo", "_hi")) and name not in ("limiting_charge", "findings")
+    ),
     *MONEY,
+    "limiting_charge",
     "findings",
 )
 """The keys of a JSON / NDJSON line, in order."""
@@ -221,6 +229,9 @@ def csv_frame(lines: pl.DataFrame) -> pl.DataFrame:
         "findings": _guarded(_notes(lines)),
         "date": _by_value(lines.get_column("date"), pl.col("date").dt.to_string("%Y-%m-%d")),
         **{name: _span_cells(lines, name) for name in MONEY},
+        "limiting_charge": _by_value(
+            lines.get_column("limiting_charge"), amount("limiting_charge")
+        ),
     }
     out = []
     for name in CSV_FIELDS:
@@ -285,7 +296,11 @@ def json_rows(lines: pl.DataFrame) -> Iterator[dict[str, Any]]:
         .alias(name)
         for name in MONEY
     ]
-    shown = lines.with_columns(pl.col("date").dt.to_string("%Y-%m-%d"), *money)
+    shown = lines.with_columns(
+        pl.col("date").dt.to_string("%Y-%m-%d"),
+        *money,
+        amount("limiting_charge").alias("limiting_charge"),
+    )
     worked = ("trace", "fee_trace") if "trace" in lines.columns else ()  # claim --explain
     fields = (*JSON_FIELDS, *worked)
     for row in shown.select(fields).iter_rows(named=True):
