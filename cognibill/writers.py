@@ -219,9 +219,13 @@ class JsonReportWriter:
         self.count += 1
 
     def finish(
-        self, rejected: Iterable[Mapping[str, object]], summary: Mapping[str, object]
+        self,
+        rejected: Iterable[Mapping[str, object]],
+        summary: Mapping[str, object],
+        after: Mapping[str, object] | None = None,
     ) -> None:
-        """Close the lines, write the rejected rows and the summary; the document ends here."""
+        """Close the lines, write the rejected rows and the summary, then each key of
+        ``after`` (``claim``'s ``report``); the document ends here."""
         if self._finished:
             raise RuntimeError("the JSON report is already finished")
         self._finished = True
@@ -236,6 +240,9 @@ class JsonReportWriter:
         write("]," if first else "\n],")
         write('\n"summary": ')
         write(to_json(summary, indent=2))
+        for key, value in (after or {}).items():
+            write(f",\n{to_json(key)}: ")
+            write(to_json(value, indent=2))
         write("}\n")
 
 
