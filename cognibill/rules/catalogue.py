@@ -101,8 +101,10 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         "addon-without-primary",
         _E,
-        "97130 (an add-on) on a visit that bills no 97129.",
-        "Bill the first 15 cognitive minutes as 97129 ×1 and only the rest as 97130.",
+        "97130 (an add-on) on a visit that bills no 97129; the same for the add-on of every "
+        "first-and-additional family (92618, 92608, 96113, 97546; RULES.md §4).",
+        "Bill the first period as the family's first code ×1 (97129 for the first 15 cognitive "
+        "minutes) and only the rest as its add-on.",
         "RULES.md §5",
         _example(
             "",
@@ -115,9 +117,11 @@ _RULES: tuple[Rule, ...] = (
     Rule(
         "primary-more-than-once",
         _E,
-        "97129 more than once on a date of service (units above 1, or two visits that day).",
+        "97129 more than once on a date of service (units above 1, or two visits that day); a "
+        "first-and-additional family's first code with units above 1 (RULES.md §4).",
         "97129 is reported once per day: bill 97129 ×1 and the rest as 97130; with two "
-        "providers on one day only one of them bills 97129.",
+        "providers on one day only one of them bills 97129. A family's first code likewise: "
+        "the further time as its add-on.",
         "RULES.md §5",
         _example(
             "",

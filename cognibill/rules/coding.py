@@ -111,52 +111,90 @@ def _units_by_service(lines: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _cognitive_split(units: pl.Expr) -> pl.Expr:
-    """``no unit``, ``97129 ×1`` or ``97129 ×1 + 97130 ×N``: how cognitive units bill."""
+_FAMILIES = load_catalogue().families()
+"""Every primary/add-on family by its service key (``cognitive``: 97129/97130)."""
+
+
+def _family(column: str) -> pl.Expr:
+    """The family's ``primary`` or ``addon`` code of the row's ``service``."""
+    codes = {key: getattr(family, column) for key, family in _FAMILIES.items()}
+    return pl.col("service").replace_strict(codes, default=None, return_dtype=pl.String)
+
+
+def _family_split(lines: pl.DataFrame) -> pl.DataFrame:
+    """``[_k, _split]``: how each family service's units bill, from its claim lines: ``no
+    unit``, ``97129 ×1`` or ``97129 ×1 + 97130 ×N`` (``96112 ×1 + 96113 ×2``)."""
+    keyed = _keyed(lines.select("visit", "service", "code", "units"))
     return (
-        pl.when(units == 0)
-        .then(pl.lit("no unit"))
-        .when(units == 1)
-        .then(pl.lit("97129 ×1"))
-        .otherwise(pl.format("97129 ×1 + 97130 ×{}", _text(units - 1)))
+        keyed.group_by("_k", "service")
+        .agg(
+            pl.col("units").filter(pl.col("code") == _family("primary")).sum().alias("_p"),
+            pl.col("units").filter(pl.col("code") == _family("addon")).sum().alias("_a"),
+        )
+        .select(
+            "_k",
+            pl.when(pl.col("_p") + pl.col("_a") == 0)
+            .then(pl.lit("no unit"))
+            .otherwise(
+                pl.format("{} ×{}", _family("primary"), _text("_p"))
+                + pl.when(pl.col("_a") > 0)
+                .then(pl.format(" + {} ×{}", _family("addon"), _text("_a")))
+                .otherwise(pl.lit(""))
+            )
+            .alias("_split"),
+        )
     )
+
+
+def _further(primary: pl.Expr) -> pl.Expr:
+    """Add-on units that bill the time of ``primary`` first periods but one: each further first
+    period is ``first_unit_minutes / unit_minutes`` add-on periods (97129: 1; 96112: 2)."""
+    ratio = {k: f.first_unit_minutes // f.unit_minutes for k, f in _FAMILIES.items()}
+    periods = pl.col("service").replace_strict(ratio, default=1, return_dtype=pl.Int64)
+    return (primary - 1) * periods
 
 
 def check_cognitive(batch: Batch) -> pl.DataFrame:
-    """``primary-more-than-once`` (97129 billed with more than 1 unit) and
-    ``addon-without-primary`` within a visit (RULES.md §5).
+    """``primary-more-than-once`` (a family's primary billed with more than 1 unit) and
+    ``addon-without-primary`` within a visit, for 97129/97130 (RULES.md §5) and every other
+    primary/add-on family (92605/92618, 92607/92608, 96112/96113, 97545/97546: RULES.md §4).
 
-    ``addon-without-primary`` is an error when the billed units put 97130 on the claim without
-    97129; a warning when 97130 was only entered without 97129 and the minutes earn a unit
-    (the claim lines bill 97129 first).
+    ``addon-without-primary`` is an error when the billed units put the add-on on the claim
+    without its primary; a warning when the add-on was only entered without the primary and the
+    minutes earn a unit (the claim lines bill the primary first).
     """
     pair = batch.services.select(
         "visit", "service", "codes", "minutes", "billed_primary", "billed_addon"
-    ).filter(pl.col("service") == COGNITIVE)
+    ).filter(pl.col("service").is_in(list(_FAMILIES)))
     if not pair.height:
         return empty(FINDINGS)
-    units = _units_by_service(
-        batch.lines.select("visit", "service", "units", "tied").filter(
-            pl.col("service") == COGNITIVE
-        )
-    )
+    family_lines = batch.lines.filter(pl.col("service").is_in(list(_FAMILIES)))
+    units = _units_by_service(family_lines.select("visit", "service", "units", "tied"))
     pair = (
-        _keyed(pair).join(units.select("_k", "_units"), on="_k", how="left", maintain_order="left")
+        _keyed(pair)
+        .join(units.select("_k", "_units"), on="_k", how="left", maintain_order="left")
+        .join(_family_split(family_lines), on="_k", how="left", maintain_order="left")
     ).with_columns(
         pl.col("_units").fill_null(0),
+        pl.col("_split").fill_null("no unit"),
         pl.col("billed_primary").fill_null(0).alias("_primary"),
         pl.col("billed_addon").fill_null(0).alias("_addon"),
+        _family("primary").alias("_pc"),
+        _family("addon").alias("_ac"),
+        pl.when(pl.col("service") == COGNITIVE)
+        .then(pl.lit(" cognitive"))
+        .otherwise(pl.lit(""))
+        .alias("_what"),
     )
     primary, addon = pl.col("_primary"), pl.col("_addon")
-    split = _cognitive_split(pl.col("_units"))
     minutes = _text("minutes")
     billed_alone = (addon > 0) & (primary == 0)
     codes = pl.col("codes")
     entered_alone = (
         ~billed_alone
         & (pl.col("_units") > 0)
-        & codes.list.contains(COGNITIVE_ADDON)
-        & ~codes.list.contains(COGNITIVE_PRIMARY)
+        & codes.list.contains(pl.col("_ac"))
+        & ~codes.list.contains(pl.col("_pc"))
     )
     return _done(
         [
@@ -164,12 +202,16 @@ def check_cognitive(batch: Batch) -> pl.DataFrame:
                 pair.filter(primary > 1),
                 "primary-more-than-once",
                 pl.format(
-                    "97129 ×{} billed: 97129 is once per day; bill 97129 ×1 and 97130 ×{} for "
-                    "the further units.",
+                    "{} ×{} billed: {} is once per day; bill {} ×1 and {} ×{} for the further "
+                    "units.",
+                    "_pc",
                     _text(primary),
-                    _text(primary - 1),
+                    "_pc",
+                    "_pc",
+                    "_ac",
+                    _text(_further(primary)),
                 ),
-                code=pl.lit(COGNITIVE_PRIMARY),
+                code=pl.col("_pc"),
             ),
             _finding(
                 pair.filter(billed_alone),
@@ -177,33 +219,41 @@ def check_cognitive(batch: Batch) -> pl.DataFrame:
                 pl.when(pl.col("minutes").is_null())
                 .then(
                     pl.format(
-                        "97130 ×{} billed without 97129: the add-on is paid only with its "
-                        "primary; bill 97129 ×1 for the first unit.",
+                        "{} ×{} billed without {}: the add-on is paid only with its "
+                        "primary; bill {} ×1 for the first unit.",
+                        "_ac",
                         _text(addon),
+                        "_pc",
+                        "_pc",
                     )
                 )
                 .otherwise(
                     pl.format(
-                        "97130 ×{} billed without 97129: the add-on is paid only with its "
-                        "primary; {} cognitive min bill as {}.",
+                        "{} ×{} billed without {}: the add-on is paid only with its "
+                        "primary; {}{} min bill as {}.",
+                        "_ac",
                         _text(addon),
+                        "_pc",
                         minutes,
-                        split,
+                        "_what",
+                        "_split",
                     )
                 ),
-                code=pl.lit(COGNITIVE_ADDON),
+                code=pl.col("_ac"),
                 step=1,
             ),
             _finding(
                 pair.filter(entered_alone),
                 "addon-without-primary",
                 pl.format(
-                    "97130 entered without 97129: {} cognitive min bill as {} (the claim lines "
-                    "do).",
+                    "{} entered without {}: {}{} min bill as {} (the claim lines do).",
+                    "_ac",
+                    "_pc",
                     minutes,
-                    split,
+                    "_what",
+                    "_split",
                 ),
-                code=pl.lit(COGNITIVE_ADDON),
+                code=pl.col("_ac"),
                 severity="warning",
                 step=1,
             ),
