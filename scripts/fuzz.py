@@ -405,7 +405,7 @@ def session_case(rng: random.Random, sources: list[Path]) -> Case:
     else:
         data = rng.choice(sources).read_bytes()
     data = mutate_toml(data, rng) if rng.random() < 0.7 else mutate_bytes(data, rng)
-    return _file_case(rng, "session.toml", data, ("claim", "check"))
+    return _file_case(rng, "session.toml", data, ("claim", "check", "report"))
 
 
 def export_case(rng: random.Random, sources: list[Path]) -> Case:
@@ -419,13 +419,23 @@ def export_case(rng: random.Random, sources: list[Path]) -> Case:
         if rng.random() < 0.5:
             packed = packed[: rng.randrange(len(packed))]
         data, name = packed, name + ".gz"
-    return _file_case(rng, name, data, ("claim", "claim", "check"))
+    return _file_case(rng, name, data, ("claim", "claim", "check", "report"))
 
 
 def _file_case(rng: random.Random, name: str, data: bytes, commands: tuple[str, ...]) -> Case:
     command = rng.choice(commands)
+    if command == "report":  # the HTML page, to a file or to stdout
+        fmt = "html"
+        args = [command]
+        out = "report.html" if rng.random() < 0.7 else None
+        args += ["--out", out] if out else []
+        if rng.random() < 0.15:
+            args += rng.choice([["--strict"], ["--unsorted"], ["--no-estimate"], ["--rule", "ama"]])
+        return Case(name.split(".")[0], [*args, name], {name: data}, out=out, fmt=fmt)
     fmt = rng.choice(FORMATS)
     args = [command, "-f", fmt]
+    if command == "claim" and fmt == "table" and rng.random() < 0.3:
+        args.append("--lines")
     if rng.random() < 0.15:
         args += rng.choice([["--strict"], ["--unsorted"], ["--no-estimate"], ["--rule", "ama"]])
     out = None
@@ -625,9 +635,45 @@ def check_output(fmt: str, text: str) -> list[str]:
             return ["csv-does-not-parse"]
         if any(is_formula(cell) for row in rows for cell in row):
             problems.append("csv-formula-cell")
+    elif fmt == "html":
+        problems += _html_problems(text)
     elif _RAW_CONTROL.search(text):
         problems.append("raw-control-in-table")
     return problems
+
+
+_FETCHING = ("src", "href", "action", "formaction", "poster", "data", "srcset", "xlink:href")
+
+
+def _html_problems(text: str) -> list[str]:
+    """What would make the report page run code or fetch anything (issue 13: it opens offline
+    and fetches nothing): a script element, an event-handler attribute, an address to fetch
+    (anything but a ``#`` or ``data:`` reference), ``url(`` or ``@import`` in a style."""
+    from html.parser import HTMLParser
+
+    found: set[str] = set()
+
+    class Page(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in ("script", "iframe", "object", "embed", "link", "base"):
+                found.add(f"html-{tag}-element")
+            for name, value in attrs:
+                value = (value or "").strip().lower()
+                if name.startswith("on"):
+                    found.add("html-event-handler")
+                if name in _FETCHING and value and not value.startswith(("#", "data:")):
+                    found.add("html-fetches")
+                if name == "style" and ("url(" in value or "@import" in value):
+                    found.add("html-fetches")
+
+        def handle_data(self, data: str) -> None:
+            if self.lasttag == "style" and ("url(" in data.lower() or "@import" in data):
+                found.add("html-fetches")
+
+    Page(convert_charrefs=True).feed(text)
+    if not text.rstrip().endswith("</html>"):
+        found.add("html-incomplete")
+    return sorted(found)
 
 
 def check_run(case: Case, result: Result) -> list[str]:
