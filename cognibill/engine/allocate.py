@@ -679,7 +679,7 @@ def _findings(
         ties.select(
             "visit",
             pl.lit("unit-tie").alias("id"),
-            pl.lit("info").alias("severity"),
+            pl.lit(RULES["unit-tie"].severity.value).alias("severity"),
             pl.col("chosen").list.first().alias("code"),
             pl.format(
                 "{} tie with {} min left over for {} unit(s); {} {} by {}.",
@@ -699,7 +699,7 @@ def _findings(
         invalid.select(
             "visit",
             pl.lit("invalid-minutes").alias("id"),
-            pl.lit("error").alias("severity"),
+            pl.lit(RULES["invalid-minutes"].severity.value).alias("severity"),
             pl.lit(None, dtype=pl.String).alias("code"),
             pl.format(
                 f"{{}} timed minutes in one visit is more than a day ({MAX_MINUTES} minutes); "
@@ -741,7 +741,7 @@ def _family_below_minimum(s: pl.DataFrame) -> pl.DataFrame:
     return below.select(
         "visit",
         pl.lit("below-minimum").alias("id"),
-        pl.lit("warning").alias("severity"),
+        pl.lit(RULES["below-minimum"].severity.value).alias("severity"),
         pl.format("{}/{}", "_primary", "_addon").alias("code"),
         pl.format(
             "{}/{}: {} min earned no unit: the first {}-minute period is attained at {} min "

@@ -21,6 +21,7 @@ from cognibill.engine.assemble import check_rows, claim_lines, sorted_findings, 
 from cognibill.engine.frames import FINDINGS, PRICED, VISITS, Batch, conform
 from cognibill.engine.thresholds import Thresholds, Totals, apply_thresholds
 from cognibill.engine.visits import form_visits
+from cognibill.rules.catalogue import RULES
 
 
 @dataclass(frozen=True)
@@ -285,7 +286,7 @@ def _incomplete(
     return per_visit.select(
         "visit",
         pl.lit("visit-incomplete").alias("id"),
-        pl.lit("error").alias("severity"),
+        pl.lit(RULES["visit-incomplete"].severity.value).alias("severity"),
         message.alias("message"),
         pl.col("lines").list.first().alias("line"),
     )

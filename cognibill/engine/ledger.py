@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from cognibill.engine.frames import FINDINGS, empty
+from cognibill.rules.catalogue import RULES
 
 _KEYS = ["patient", "date", "provider", "code"]
 
@@ -39,7 +40,7 @@ def already_billed(
     findings = again.select(
         "visit",
         pl.lit("already-billed").alias("id"),
-        pl.lit("error").alias("severity"),
+        pl.lit(RULES["already-billed"].severity.value).alias("severity"),
         "code",
         pl.format(
             "{} on {} is in the ledger already (run {}, recorded {}): not billed or counted "

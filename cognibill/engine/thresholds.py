@@ -18,6 +18,7 @@ import polars as pl
 from cognibill.engine.frames import FINDINGS, conform, empty
 from cognibill.engine.money import dollars
 from cognibill.engine.visits import visit_columns
+from cognibill.rules.catalogue import RULES
 
 GROUP_OF_DISCIPLINE = {"pt": "pt-slp", "pta": "pt-slp", "slp": "pt-slp", "ot": "ot", "ota": "ot"}
 """The threshold group of a line without GP/GN/GO, by the discipline that furnished it."""
@@ -241,7 +242,7 @@ def _findings(work: pl.DataFrame, review: int) -> pl.DataFrame:
         "n",
         pl.lit(0).alias("_k"),
         pl.lit("kx-threshold").alias("id"),
-        pl.lit("warning").alias("severity"),
+        pl.lit(RULES["kx-threshold"].severity.value).alias("severity"),
         "code",
         pl.format(
             "{}, past the KX threshold {}: {} and the patient's later therapy lines this year "
@@ -256,7 +257,7 @@ def _findings(work: pl.DataFrame, review: int) -> pl.DataFrame:
         "n",
         pl.lit(1).alias("_k"),
         pl.lit("medical-review-threshold").alias("id"),
-        pl.lit("info").alias("severity"),
+        pl.lit(RULES["medical-review-threshold"].severity.value).alias("severity"),
         "code",
         pl.format(
             "{}, past {}: claims may be picked for targeted medical review.",

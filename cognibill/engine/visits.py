@@ -215,7 +215,7 @@ def _conflicts(rows: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
             found.select(
                 "visit",
                 pl.lit("visit-field-conflict").alias("id"),
-                pl.lit("warning").alias("severity"),
+                pl.lit(rule.severity.value).alias("severity"),
                 pl.format(
                     label + " differs between the rows of one visit: {}; the visit uses {}.",
                     "_all",
