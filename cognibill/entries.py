@@ -12,6 +12,7 @@ from cognibill.catalogue import COGNITIVE_PRIMARY, Catalogue, load_catalogue
 from cognibill.engine.units import Entry
 from cognibill.errors import EntryError
 from cognibill.minutes import MinutesError, read_minutes
+from cognibill.quoting import quoted
 
 _FORM = "expected minutes (38) or CODE=MINUTES (97112=24)"
 
@@ -44,11 +45,6 @@ def shown(text: str, limit: int = 40) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return escape_controls(text)
-
-
-def _quoted(text: str, limit: int = 40) -> str:
-    """A value quoted for a message (``repr`` escapes what a terminal would act on), short."""
-    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def parse_minutes(text: str, entry: str) -> int:
@@ -110,7 +106,7 @@ def parse_entries(texts: Iterable[str], catalogue: Catalogue | None = None) -> l
         entry = parse_entry(text, catalogue)
         if entry.code in seen:
             raise EntryError(
-                f"{shown(text)}: {entry.code} is already given as {_quoted(seen[entry.code])}",
+                f"{shown(text)}: {entry.code} is already given as {quoted(seen[entry.code])}",
                 hint="give each code once, with its total minutes",
             )
         seen[entry.code] = text

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from cognibill.engine.units import MAX_MINUTES
+from cognibill.quoting import quoted
 
 _SUFFIX = re.compile(r"\s*(?:mins?|minutes)\.?$", re.IGNORECASE)
 WHOLE = re.compile(r"\+?(\d+)(?:\.0*)?")
@@ -28,11 +29,6 @@ Python refuses to convert more than 4,300."""
 
 class MinutesError(ValueError):
     """A value that is not whole minutes; the message is the reason (no prefix, no hint)."""
-
-
-def quoted(value: str, limit: int = 40) -> str:
-    """A value quoted for a reason (``repr`` escapes what a terminal would act on), cut short."""
-    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
 
 
 def read_minutes(text: str) -> int:

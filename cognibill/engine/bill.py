@@ -21,6 +21,7 @@ from cognibill.engine.assemble import check_rows, claim_lines, sorted_findings, 
 from cognibill.engine.frames import FINDINGS, PRICED, VISITS, Batch, conform
 from cognibill.engine.thresholds import Thresholds, Totals, apply_thresholds
 from cognibill.engine.visits import form_visits
+from cognibill.quoting import quoted
 from cognibill.rules.catalogue import RULES
 
 
@@ -355,7 +356,7 @@ def _payer_of(named: str | None, settings: Settings) -> tuple[str, str | None]:
     if fallback not in settings.payers:
         fallback = settings.default_payer
     return fallback, (
-        f"payer {named.strip()!r} has no profile: checked and priced as {fallback!r}."
+        f"payer {quoted(named.strip())} has no profile: checked and priced as {fallback!r}."
     )
 
 

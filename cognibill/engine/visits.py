@@ -16,6 +16,7 @@ import polars as pl
 
 from cognibill.engine.frames import FINDINGS, VISIT_FIELDS, conform, empty
 from cognibill.errors import EntryError
+from cognibill.quoting import quoted
 from cognibill.rules.catalogue import RULES
 
 KEY_FIELDS: dict[str, str] = {
@@ -176,7 +177,7 @@ def _per_visit(rows: pl.DataFrame, value: pl.Expr) -> pl.DataFrame:
 
 
 def _shown(value: object) -> str:
-    return "(empty)" if value is None else repr(str(value))
+    return "(empty)" if value is None else quoted(str(value))
 
 
 def _conflicts(rows: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:

@@ -33,6 +33,7 @@ from cognibill.catalogue import Catalogue
 from cognibill.engine.units import MAX_MINUTES, UNIT_MINUTES
 from cognibill.minutes import MOST_DIGITS, NUMBER, WHOLE, MinutesError, read_minutes
 from cognibill.models import PLACE_OF_SERVICE_HELP, Discipline, is_place_of_service
+from cognibill.quoting import quoted
 from cognibill.readers.columns import (
     CREDENTIALS_HELP,
     discipline_of,
@@ -48,11 +49,8 @@ class BadCell(ValueError):
     """A cell that cannot be read; the message is the reason."""
 
 
-def shown(value: str, limit: int = 40) -> str:
-    """A cell quoted for a message, cut short: an unclosed quote can swallow a whole file."""
-    if len(value) > limit:
-        value = value[: limit - 1] + "…"
-    return repr(value)
+shown = quoted
+"""A cell quoted for a message, cut short (:func:`cognibill.quoting.quoted`)."""
 
 
 # -- text ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from cognibill.errors import EntryError, InputError
 from cognibill.models import Discipline
+from cognibill.quoting import quoted
 
 
 def normalise(text: str) -> str:
@@ -349,7 +350,7 @@ def resolve_columns(
             first = best[field][1]
             raise InputError(
                 path,
-                f"two columns are named {cells[first]!r} (columns {first + 1} and {i + 1}): "
+                f"two columns are named {quoted(cells[first])} (columns {first + 1} and {i + 1}): "
                 f"cognibill cannot tell which holds the {field}",
                 line=line,
                 hint="rename one of them in the file (the EHR's column settings, or a spreadsheet)",
@@ -364,7 +365,7 @@ def resolve_columns(
         have, lack = ("start", "end") if "start" in chosen else ("end", "start")
         raise InputError(
             path,
-            f"a {have} time column ({cells[chosen[have][0]]!r}) but no {lack} time column",
+            f"a {have} time column ({quoted(cells[chosen[have][0]])}) but no {lack} time column",
             line=line,
             hint=f"minutes come from start and end times: add the {lack} time column, or "
             "name it with --map {lack}=HEADER".replace("{lack}", lack),
