@@ -224,7 +224,8 @@ def test_the_table_shows_500_visits_whole_and_counts_the_findings_of_the_rest(
     cli,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    run = cli("claim", str(_export_of_visits(tmp_path / "big.csv", 503)), "--fail-on", "never")
+    big = str(_export_of_visits(tmp_path / "big.csv", 503))
+    run = cli("claim", big, "--fail-on", "never", "--lines")
     assert run.code == 0
     assert "The first 500 of 503 visits are shown; --format csv|json|ndjson gives every" in run.out
     assert "P499" in run.out and "P500" not in run.out
@@ -237,14 +238,17 @@ def test_the_table_shows_500_visits_whole_and_counts_the_findings_of_the_rest(
 
 
 def test_a_table_of_500_visits_or_fewer_shows_them_all(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    run = cli("claim", str(_export_of_visits(tmp_path / "500.csv", 500)), "--fail-on", "never")
+    export = str(_export_of_visits(tmp_path / "500.csv", 500))
+    run = cli("claim", export, "--fail-on", "never", "--lines")
     assert "P499" in run.out and "visits are shown" not in run.out
     assert "Findings of the other" not in run.out
 
 
 def test_the_table_says_which_visit_key_grouped_the_rows_rules_md_s2(cli) -> None:  # type: ignore[no-untyped-def]
     export = str(GENERATED)
-    default = cli("claim", export, "-q", "--fail-on", "never").out
+    default = cli("claim", export, "-q", "--fail-on", "never", "--lines").out
     assert "Visit key: patient, date of service, rendering provider, discipline\n" in default
-    pooled = cli("claim", export, "-q", "--fail-on", "never", "--visit-key", "patient,date").out
+    pooled = cli(
+        "claim", export, "-q", "--fail-on", "never", "--lines", "--visit-key", "patient,date"
+    ).out
     assert "Visit key: patient, date of service\n" in pooled

@@ -521,9 +521,9 @@ SUMMARY_FIELDS = {
 }
 
 
-def test_json_is_one_object_with_lines_rejected_and_summary(cli: Cli) -> None:
+def test_json_is_one_object_with_lines_rejected_summary_and_report(cli: Cli) -> None:
     _, data = claim_json(cli, str(SEMICOLON))
-    assert list(data) == ["lines", "rejected", "summary"]
+    assert list(data) == ["lines", "rejected", "summary", "report"]
     assert all(LINE_FIELDS | {"findings"} <= set(x) for x in data["lines"])
     assert data["rejected"] == [
         {
@@ -608,7 +608,8 @@ def test_counts_in_equal_counts_out_across_several_exports(cli: Cli, tmp_path: P
 
 @pytest.mark.parametrize("fmt", ["table", "csv", "json", "ndjson"])
 def test_every_format_bills_the_same_rows_of_the_semicolon_export(cli: Cli, fmt: str) -> None:
-    run = cli("claim", str(SEMICOLON), "-f", fmt, "--no-estimate", "-q")
+    lines = ["--lines"] if fmt == "table" else []
+    run = cli("claim", str(SEMICOLON), "-f", fmt, "--no-estimate", "-q", *lines)
     assert run.code == 1 and run.err == ""
     if fmt == "table":
         table_rows = [ln for ln in run.out.splitlines() if re.match(r"│.*\b97\d{3}\b", ln)]

@@ -44,12 +44,13 @@ def _root(
 
 # Command -> the module that registers it, in the order `--help` lists them. Only the module
 # of the command being run is imported and built: start-up is a feature.
-_MODULES = ("units", "claims", "new", "rules", "codes", "shapes", "money", "ledger")
+_MODULES = ("units", "claims", "report", "new", "rules", "codes", "shapes", "money", "ledger")
 _COMMANDS = {
     "units": "units",
     "ranges": "units",
     "claim": "claims",
     "check": "claims",
+    "report": "report",
     "new": "new",
     "rules": "rules",
     "codes": "codes",

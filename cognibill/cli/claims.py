@@ -165,6 +165,14 @@ ExplainOption = Annotated[
 NoEstimateOption = Annotated[
     bool, typer.Option("--no-estimate", help="Skip the reimbursement estimate.")
 ]
+LinesOption = Annotated[
+    bool,
+    typer.Option(
+        "--lines",
+        help="The table format lists every claim line (default: the run summed up; "
+        "--explain lists them too).",
+    ),
+]
 
 _SEVERITY_RANK = {s.value: s.rank for s in Severity}
 
@@ -458,6 +466,7 @@ def claim(
     unsorted: UnsortedOption = False,
     no_estimate: NoEstimateOption = False,
     explain: ExplainOption = False,
+    lines: LinesOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Claim lines, units, modifiers, estimate and findings for every visit of the inputs."""
@@ -481,16 +490,17 @@ def claim(
     try:
         if out is not None:
             with atomic_output(out, files) as stream:
-                rejected = _emit(run, fmt, stream, quiet)
+                rejected = _emit(run, fmt, stream, quiet, lines or explain)
         else:
-            rejected = _emit(run, fmt, sys.stdout, quiet)
+            rejected = _emit(run, fmt, sys.stdout, quiet, lines or explain)
         _write_errors(errors, rejected, files)
         recorded = run.record()  # only once the report is out
     finally:
         run.close()
     if fmt in (OutputFormat.TABLE, OutputFormat.CSV) and not quiet:
         sys.stderr.write(_terminal(_note_lines(run.summary)))
-        if rejected:
+        summed_up = fmt is OutputFormat.TABLE and not (lines or explain)
+        if rejected and not summed_up:  # the summary view lists them by reason
             sys.stderr.write(_terminal(_rejected_lines(rejected)))
     if not quiet:
         sys.stderr.write(_summary_line(run.summary))
@@ -501,12 +511,15 @@ def claim(
         raise typer.Exit(int(code))
 
 
-def _emit(run: ClaimRun, fmt: OutputFormat, stream: Any, quiet: bool) -> list[dict[str, Any]]:
-    """Write the claim report in ``fmt``; returns the rejected rows (for stderr / --errors)."""
+def _emit(
+    run: ClaimRun, fmt: OutputFormat, stream: Any, quiet: bool, lines: bool = False
+) -> list[dict[str, Any]]:
+    """Write the claim report in ``fmt``; returns the rejected rows (for stderr / --errors).
+    ``lines``: the table lists the claim lines rather than the summary view."""
     from cognibill.engine.run import Rejected
 
     rejected: list[pl.DataFrame] = []
-    sink = _report_sink(fmt, stream)
+    sink = _report_sink(fmt, stream, run, lines)
     for item in _with_progress(run, quiet):
         if isinstance(item, Rejected):
             rejected.append(item.rows)
@@ -538,26 +551,56 @@ class _TableSink:
         render_claims(self.stream, self.table, summary)
 
 
+class _SummarySink:
+    """The table format's default: the run summed up (``cognibill.reports``)."""
+
+    def __init__(self, stream: Any, run: ClaimRun) -> None:
+        from cognibill.reports import ReportBuilder
+
+        self.stream = stream
+        self.builder = ReportBuilder.for_options(run.options)
+
+    def batch(self, billed: Any) -> None:
+        self.builder.add(billed)
+
+    def finish(self, rejected: pl.DataFrame, summary: Summary) -> None:
+        from cognibill.render.summary import render_summary
+
+        render_summary(self.stream, self.builder.finish(rejected, summary))
+
+
 class _MachineSink:
-    def __init__(self, stream: Any, fmt: OutputFormat) -> None:
+    def __init__(self, stream: Any, fmt: OutputFormat, run: ClaimRun) -> None:
         from cognibill.outputs.claims import ClaimWriter
 
         self.writer = ClaimWriter(stream, fmt.value)
+        self.builder: Any = None
+        if fmt is OutputFormat.JSON:  # JSON carries the summary view's data as `report`
+            from cognibill.reports import ReportBuilder
+
+            self.builder = ReportBuilder.for_options(run.options)
 
     def batch(self, billed: Any) -> None:
         self.writer.lines(billed.lines)
+        if self.builder is not None:
+            self.builder.add(billed)
 
     def finish(self, rejected: pl.DataFrame, summary: Summary) -> None:
-        self.writer.finish(rejected, summary.to_dict())
+        report = None
+        if self.builder is not None:
+            report = self.builder.finish(rejected, summary).to_dict()
+        self.writer.finish(rejected, summary.to_dict(), report)
 
 
-def _report_sink(fmt: OutputFormat, stream: Any) -> _TableSink | _MachineSink:
+def _report_sink(
+    fmt: OutputFormat, stream: Any, run: ClaimRun, lines: bool
+) -> _TableSink | _SummarySink | _MachineSink:
     """The one mapping of ``--format`` to the claim report's writer."""
     match fmt:
         case OutputFormat.TABLE:
-            return _TableSink(stream)
+            return _TableSink(stream) if lines else _SummarySink(stream, run)
         case OutputFormat.CSV | OutputFormat.JSON | OutputFormat.NDJSON:
-            return _MachineSink(stream, fmt)
+            return _MachineSink(stream, fmt, run)
         case _:
             assert_never(fmt)
 

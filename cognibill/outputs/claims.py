@@ -335,12 +335,17 @@ class ClaimWriter:
                 writer.line(row)
         self.started = True
 
-    def finish(self, rejected: pl.DataFrame, summary: dict[str, object]) -> None:
+    def finish(
+        self,
+        rejected: pl.DataFrame,
+        summary: dict[str, object],
+        report: dict[str, object] | None = None,
+    ) -> None:
         """The end of the report: the CSV header if no line came, or JSON's rejected rows and
-        summary."""
+        summary (and, given one, the ``report`` object after them: issue 13)."""
         rows = rejected.select("source", "line", "column", "reason").iter_rows(named=True)
         if self.json is not None:
-            self.json.finish(rows, summary)
+            self.json.finish(rows, summary, None if report is None else {"report": report})
         elif self.ndjson is not None:
             for row in rows:
                 self.ndjson.rejected(row)
