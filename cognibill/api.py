@@ -98,20 +98,35 @@ def bill(
     return _collect(run)
 
 
-def bill_rows(rows: pl.DataFrame, **options: Any) -> Result:
-    """Bill canonical service rows (``ROWS``; every visit's rows present) with the options of
-    :func:`bill`."""
-    from cognibill.engine.bill import State
-    from cognibill.engine.bill import bill as bill_batch
-    from cognibill.engine.frames import REJECTED, ROWS, conform, empty
-    from cognibill.engine.run import Summary, make_settings
+def bill_rows(
+    rows: pl.DataFrame | Any,
+    *,
+    lost: pl.DataFrame | None = None,
+    absent: Mapping[str, Iterable[str]] | None = None,
+    sessions: Iterable[str] = (),
+    **options: Any,
+) -> Result:
+    """Bill canonical service rows (``ROWS``, a polars frame or an Arrow table; every visit's
+    rows present) with the options of :func:`bill`: one set of patients of a partitioned run
+    gives the claim lines ``claim`` gives them (``cognibill.partition``).
 
+    ``lost`` (``LOST``): the visit keys of rows rejected when reading, so that their visits
+    get ``visit-incomplete``; ``absent``: per source, the fields its file lacks (the rules that
+    need them are not run on it); ``sessions``: the sources read from session files (each
+    ``[[visit]]`` table is a visit). Rows go in ``row`` order (input order)."""
+    from cognibill.engine.frames import REJECTED, empty
+    from cognibill.engine.run import Summary, make_settings, notes_of
+    from cognibill.partition import bill_partition
+
+    frame = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(pl.from_arrow(rows))
     settings = make_settings(_options(**{k: v for k, v in options.items() if v is not None}))
-    billed = bill_batch(conform(rows, ROWS), settings, State())
+    part = bill_partition(frame, settings, lost=lost, absent=absent, sessions=sessions)
     summary = Summary(visit_key=settings.visit_key)
-    summary.rows_read = rows.height
-    summary.add(billed)
-    return Result(billed.lines, billed.findings, empty(REJECTED), summary.to_dict())
+    summary.rows_read = frame.height
+    for billed in part.billed:
+        summary.add(billed)
+    summary.notes = notes_of(part.notes, settings.ignore)
+    return Result(part.lines, part.findings, empty(REJECTED), summary.to_dict())
 
 
 def _collect(run: Any) -> Result:

@@ -653,15 +653,16 @@ def _without_limiting_cell(line: bytes) -> bytes:
     purpose (issue 9: the limiting charge under ``claim --non-par``); others as they are."""
     if b"patient_owes,limiting_charge,findings" in line:
         return line.replace(b"patient_owes,limiting_charge,findings", b"patient_owes,findings")
+    body = line.rstrip(b"\r\n")
     try:
-        cells = next(csv.reader([line.decode("utf-8")]))
+        cells = next(csv.reader([body.decode("utf-8")]))
     except (UnicodeDecodeError, csv.Error, StopIteration):
         return line
     if len(cells) != 19 or not all(_MONEY_CELL.fullmatch(c) for c in cells[14:18]):
         return line
     out = io.StringIO()
     csv.writer(out, lineterminator="").writerow(cells[:17] + cells[18:])
-    return out.getvalue().encode("utf-8")
+    return out.getvalue().encode("utf-8") + line[len(body) :]
 
 
 def allowed(line: bytes) -> bytes:

@@ -10,7 +10,17 @@ from tests.conftest import REPO
 
 def test_ruff_is_clean() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "cognibill", "tests", "benchmarks", "scripts"],
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "cognibill",
+            "tests",
+            "benchmarks",
+            "scripts",
+            "examples",
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,

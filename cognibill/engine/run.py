@@ -270,7 +270,7 @@ class ClaimRun:
         for source in self.sources:
             yield from self._source(source, state)
         self._late_kx(state)
-        self.summary.notes = _notes(state.notes, self.options.ignore)
+        self.summary.notes = notes_of(state.notes, self.options.ignore)
 
     def _source(self, source: str, state: State) -> Iterator[Billed | Rejected]:
         kind = input_kind(source, self.options.input_kind)
@@ -391,8 +391,8 @@ class ClaimRun:
 
     def _skipping(self, reader: Any, state: State) -> None:
         """Read the header; note once which checks the file's absent columns skip."""
+        from cognibill.partition import skipped_checks
         from cognibill.readers.columns import absent_fields, minutes_from
-        from cognibill.rules.catalogue import RULES, all_rules
 
         layout = reader.columns()
         self.summary.read_as.append(
@@ -409,11 +409,7 @@ class ClaimRun:
         if not absent:
             return
         state.absent[reader.name] = absent
-        for field in sorted(absent):
-            ids = [r.id for r in all_rules() if field in r.needs]
-            what = RULES["checks-skipped"].hint_for(field)
-            key = (reader.name, "checks-skipped", f"{what}: not run: {', '.join(ids)}")
-            state.notes[key] = len(ids)
+        state.notes.update(skipped_checks(reader.name, absent))
 
     def _progressed(self, reader: Any) -> None:
         where = None if self.on_progress is None else self.progress()
@@ -517,7 +513,7 @@ def make_settings(options: RunOptions, ledger: Any = None) -> Settings:
     )
 
 
-def _notes(
+def notes_of(
     counted: Mapping[tuple[str, str, str], int], ignore: frozenset[str]
 ) -> list[dict[str, object]]:
     """The per-file notes of a run (``NOTES``), each message with its count; ``--ignore``d
