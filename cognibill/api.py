@@ -34,9 +34,16 @@ class Result(NamedTuple):
 
 
 def _options(**given: Any) -> Any:
+    """``RunOptions`` from the keyword options of :func:`bill` (None: the default; a visit key
+    as text or fields; ``column_map`` any mapping)."""
     from cognibill.engine.run import RunOptions
     from cognibill.engine.visits import DEFAULT_VISIT_KEY
 
+    for name in ("visit_key", "today"):
+        if given.get(name, 0) is None:
+            del given[name]
+    if "column_map" in given:
+        given["column_map"] = dict(given["column_map"] or {})
     key = given.pop("visit_key", DEFAULT_VISIT_KEY)
     if isinstance(key, str):
         from cognibill.engine.visits import parse_visit_key
@@ -75,26 +82,24 @@ def bill(
     does, with the same options (``rule``: ``cms``, ``ama`` or ``ama-capped``)."""
     from cognibill.engine.run import ClaimRun
 
-    given: dict[str, Any] = {
-        "payer": payer,
-        "payers_file": payers_file,
-        "rule": rule,
-        "locality": locality,
-        "facility": facility,
-        "participating": participating,
-        "estimate": estimate,
-        "ignore": ignore,
-        "column_map": dict(column_map or {}),
-        "shape": shape,
-        "sheet": sheet,
-        "encoding": encoding,
-        "unsorted": unsorted,
-    }
-    if visit_key is not None:
-        given["visit_key"] = visit_key if isinstance(visit_key, str) else tuple(visit_key)
-    if today is not None:
-        given["today"] = today
-    run = ClaimRun([str(p) for p in inputs], _options(**given))
+    options = _options(
+        payer=payer,
+        payers_file=payers_file,
+        rule=rule,
+        locality=locality,
+        facility=facility,
+        participating=participating,
+        estimate=estimate,
+        ignore=ignore,
+        column_map=column_map,
+        shape=shape,
+        sheet=sheet,
+        encoding=encoding,
+        unsorted=unsorted,
+        visit_key=visit_key,
+        today=today,
+    )
+    run = ClaimRun([str(p) for p in inputs], options)
     return _collect(run)
 
 

@@ -99,7 +99,7 @@ def read_inputs(
     """Read session files and exports (paths) as ``claim`` reads them, every row in memory."""
     from cognibill.inputs.export import ExportFrames
     from cognibill.inputs.kinds import input_kind as kind_of
-    from cognibill.readers.columns import absent_fields, minutes_from
+    from cognibill.readers.columns import absent_fields
 
     sources = [str(p) for p in inputs]
     for source in sources:  # check every name before reading anything
@@ -142,16 +142,7 @@ def read_inputs(
             sheet=sheet,
         )
         layout = reader.columns()
-        summary["read_as"].append(
-            {
-                "source": reader.name,
-                "shape": None if reader.shape is None else reader.shape.name,
-                "sheet": reader.sheet_read,
-                "header_line": reader.header_line,
-                "minutes_from": minutes_from(layout),
-                "columns": layout.describe(),
-            }
-        )
+        summary["read_as"].append(read_as(reader, layout))
         missing = absent_fields(layout)
         if missing:
             absent[reader.name] = missing
@@ -176,6 +167,21 @@ def read_inputs(
         notes,
         summary,
     )
+
+
+def read_as(reader: Any, layout: Any) -> dict[str, Any]:
+    """How an export was read (``summary.read_as``): its shape, sheet, header line, where the
+    minutes came from, and field -> header."""
+    from cognibill.readers.columns import minutes_from
+
+    return {
+        "source": reader.name,
+        "shape": None if reader.shape is None else reader.shape.name,
+        "sheet": reader.sheet_read,
+        "header_line": reader.header_line,
+        "minutes_from": minutes_from(layout),
+        "columns": layout.describe(),
+    }
 
 
 def skipped_checks(source: str, absent: frozenset[str]) -> dict[tuple[str, str, str], int]:

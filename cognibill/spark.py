@@ -278,25 +278,22 @@ def claims(
     from cognibill.api import _options
     from cognibill.engine.run import make_settings
 
-    given: dict[str, Any] = {
-        "payer": payer,
-        "payers_file": payers_file,
-        "rule": rule,
-        "locality": locality,
-        "facility": facility,
-        "participating": participating,
-        "estimate": estimate,
-        "ignore": ignore,
-        "column_map": dict(column_map or {}),
-        "shape": shape,
-        "sheet": sheet,
-        "encoding": encoding,
-    }
-    if visit_key is not None:
-        given["visit_key"] = visit_key if isinstance(visit_key, str) else tuple(visit_key)
-    if today is not None:
-        given["today"] = today
-    options = _options(**given)
+    options = _options(
+        payer=payer,
+        payers_file=payers_file,
+        rule=rule,
+        locality=locality,
+        facility=facility,
+        participating=participating,
+        estimate=estimate,
+        ignore=ignore,
+        column_map=column_map,
+        shape=shape,
+        sheet=sheet,
+        encoding=encoding,
+        visit_key=visit_key,
+        today=today,
+    )
     settings = make_settings(options)  # before reading: a bad option fails fast
     read = read_inputs(
         inputs, column_map=options.column_map, shape=shape, sheet=sheet, encoding=encoding

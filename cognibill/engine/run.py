@@ -391,20 +391,11 @@ class ClaimRun:
 
     def _skipping(self, reader: Any, state: State) -> None:
         """Read the header; note once which checks the file's absent columns skip."""
-        from cognibill.partition import skipped_checks
-        from cognibill.readers.columns import absent_fields, minutes_from
+        from cognibill.partition import read_as, skipped_checks
+        from cognibill.readers.columns import absent_fields
 
         layout = reader.columns()
-        self.summary.read_as.append(
-            {
-                "source": reader.name,
-                "shape": None if reader.shape is None else reader.shape.name,
-                "sheet": reader.sheet_read,
-                "header_line": reader.header_line,
-                "minutes_from": minutes_from(layout),
-                "columns": layout.describe(),
-            }
-        )
+        self.summary.read_as.append(read_as(reader, layout))
         absent = absent_fields(layout)
         if not absent:
             return
