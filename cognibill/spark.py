@@ -256,47 +256,24 @@ def claims(
     *,
     partitions: int | None = None,
     method: str = "map",
-    payer: str | None = None,
-    payers_file: str | os.PathLike[str] | None = None,
-    rule: str | None = None,
-    locality: str | None = None,
-    facility: bool | None = None,
-    participating: bool | None = None,
-    estimate: bool = True,
-    visit_key: str | Iterable[str] | None = None,
-    ignore: Iterable[str] = (),
-    column_map: Mapping[str, str] | None = None,
-    shape: str | None = None,
-    sheet: str | None = None,
-    encoding: str | None = None,
-    today: Any = None,
+    **options: Any,
 ) -> SparkClaims:
-    """Bill session files and exports on ``spark`` as ``cognibill.bill`` does (the options of
-    ``claim``, no ledger). ``partitions``: how many (default: the cores, and at most
-    ``ROWS_PER_PARTITION`` rows each); ``method``: ``map`` (``repartition`` by patient, then
-    ``mapInArrow``) or ``group`` (``groupBy`` a hash of the patient, then ``applyInArrow``)."""
+    """Bill session files and exports on ``spark`` as ``cognibill.bill`` does, with its keyword
+    options (those of ``claim``; no ledger). ``partitions``: how many (default: the cores, and
+    at most ``ROWS_PER_PARTITION`` rows each); ``method``: ``map`` (``repartition`` by patient,
+    then ``mapInArrow``) or ``group`` (``groupBy`` a hash of the patient, then
+    ``applyInArrow``)."""
     from cognibill.api import _options
     from cognibill.engine.run import make_settings
 
-    options = _options(
-        payer=payer,
-        payers_file=payers_file,
-        rule=rule,
-        locality=locality,
-        facility=facility,
-        participating=participating,
-        estimate=estimate,
-        ignore=ignore,
-        column_map=column_map,
-        shape=shape,
-        sheet=sheet,
-        encoding=encoding,
-        visit_key=visit_key,
-        today=today,
-    )
-    settings = make_settings(options)  # before reading: a bad option fails fast
+    run = _options(**options)
+    settings = make_settings(run)  # before reading: a bad option fails fast
     read = read_inputs(
-        inputs, column_map=options.column_map, shape=shape, sheet=sheet, encoding=encoding
+        inputs,
+        column_map=run.column_map,
+        shape=run.shape,
+        sheet=run.sheet,
+        encoding=run.encoding,
     )
     return bill_inputs(spark, read, settings, partitions=partitions, method=method)
 
